@@ -16,14 +16,14 @@ var legalMoves = map[string]bool{
 	"complaint accepted->withdrawn": true, "complaint accepted->closed": true,
 	"complaint mediating->resolved": true, "complaint mediating->mediation_ended": true,
 	"complaint mediating->withdrawn": true,
-	"complaint transferred->closed": true, "complaint resolved->closed": true,
+	"complaint transferred->closed":  true, "complaint resolved->closed": true,
 	"complaint mediation_ended->closed": true, "complaint rejected->closed": true,
 	"complaint withdrawn->closed": true,
 
 	"report received->accepted": true, "report received->rejected": true,
 	"report received->transferred": true, "report received->withdrawn": true,
 	"report accepted->transferred": true, "report accepted->resolved": true,
-	"report accepted->withdrawn": true,
+	"report accepted->withdrawn":   true,
 	"report transferred->resolved": true, "report transferred->closed": true,
 	"report resolved->closed": true, "report rejected->closed": true, "report withdrawn->closed": true,
 }
