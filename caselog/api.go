@@ -13,20 +13,18 @@ import (
 // a retry returns the case the first call made, with created false.
 func (l *Log) Record(ctx context.Context, key string, nc NewCase) (c Case, created bool, err error) {
 	res, replay, err := l.Do(ctx, key, func(tx *Tx) (Result, error) {
-		c, err := tx.OpenCase(nc)
+		var err error
+		c, err = tx.OpenCase(nc) // re-runs overwrite c, so c is what committed
 		return Result{Case: c.Number}, err
 	})
 	if err != nil {
 		return Case{}, false, err
 	}
-	if !replay {
-		// Read back what was committed rather than trusting a value built
-		// inside a transaction that may have been re-run.
+	if replay {
 		c, err = l.Get(res.Case)
-		return c, true, err
+		return c, false, err
 	}
-	c, err = l.Get(res.Case)
-	return c, false, err
+	return c, true, nil
 }
 
 // Get reads a case with its whole history.

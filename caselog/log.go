@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -80,7 +81,19 @@ type Log struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	outboxCh chan struct{}
+
+	commits, steps atomic.Int64
+
+	normMu sync.RWMutex
+	norm   map[string]string // written caller -> E.164 ("" for invalid)
+
+	dueMu    sync.Mutex
+	dueCache map[dueCacheKey]time.Time
 }
+
+// CommitStats reports how many commits the writer made and how many steps
+// they carried; steps/commits is the mean group-commit batch size.
+func (l *Log) CommitStats() (commits, steps int64) { return l.commits.Load(), l.steps.Load() }
 
 // Open opens or creates the log at path and starts its writer.
 func Open(path string, opts Options) (*Log, error) {
@@ -111,7 +124,12 @@ func Open(path string, opts Options) (*Log, error) {
 	if opts.CallbackRetryDelay <= 0 {
 		opts.CallbackRetryDelay = 30 * time.Minute
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType,
+		// Map a large range up front: growing the map blocks writers until
+		// every reader is done, which stalls the group commit under load.
+		InitialMmapSize: 1 << 30,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open case log %s: %w", path, err)
 	}
@@ -127,6 +145,8 @@ func Open(path string, opts Options) (*Log, error) {
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		outboxCh: make(chan struct{}, 1),
+		norm:     make(map[string]string),
+		dueCache: make(map[dueCacheKey]time.Time),
 	}
 	go l.writer()
 	return l, nil
@@ -266,15 +286,18 @@ var errRetrySolo = errors.New("a step failed; re-running the batch one by one")
 
 func (l *Log) commit(batch []*request) {
 	err := l.db.Update(func(btx *bolt.Tx) error {
+		// Counters are summed over the batch and written once: a batch of
+		// sixty cases touches each daily counter once, not sixty times.
+		counts := map[string]int64{}
 		for _, r := range batch {
-			if err := l.run(btx, r); err != nil {
+			if err := l.run(btx, r, counts); err != nil {
 				if len(batch) == 1 {
 					return err
 				}
 				return errRetrySolo
 			}
 		}
-		return nil
+		return flushCounts(btx, counts)
 	})
 	if errors.Is(err, errRetrySolo) {
 		for _, r := range batch {
@@ -283,6 +306,8 @@ func (l *Log) commit(batch []*request) {
 		}
 		return
 	}
+	l.commits.Add(1)
+	l.steps.Add(int64(len(batch)))
 	signal := false
 	for _, r := range batch {
 		if err != nil {
@@ -300,7 +325,7 @@ func (l *Log) commit(batch []*request) {
 }
 
 // run executes one step inside the shared transaction.
-func (l *Log) run(btx *bolt.Tx, r *request) error {
+func (l *Log) run(btx *bolt.Tx, r *request, counts map[string]int64) error {
 	keys := btx.Bucket(bKeys)
 	if r.key != "" {
 		if v := keys.Get([]byte(r.key)); v != nil {
@@ -311,7 +336,7 @@ func (l *Log) run(btx *bolt.Tx, r *request) error {
 			return nil
 		}
 	}
-	tx := &Tx{btx: btx, l: l, now: l.opts.Now()}
+	tx := &Tx{btx: btx, l: l, now: l.opts.Now(), counts: counts}
 	res, err := r.fn(tx)
 	if err != nil {
 		r.err = err

@@ -3,11 +3,14 @@ package caselog
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Counters live in the stats bucket under day|metric, written in the same
@@ -20,14 +23,29 @@ func dayKey(t time.Time, loc *time.Location) string { return t.In(loc).Format("2
 const gaugeDay = "00000000"
 
 func (tx *Tx) count(day, metric string, delta int64) error {
-	b := tx.btx.Bucket(bStats)
-	k := []byte(day + metric)
-	var v int64
-	if cur := b.Get(k); len(cur) == 8 {
-		v = int64(binary.BigEndian.Uint64(cur))
+	if tx.counts == nil {
+		return fmt.Errorf("count %s: %w", metric, errReadOnly)
 	}
-	if err := b.Put(k, u64(uint64(v+delta))); err != nil {
-		return fmt.Errorf("count %s: %w", metric, err)
+	tx.counts[day+metric] += delta
+	return nil
+}
+
+var errReadOnly = errors.New("counter changed in a read-only transaction")
+
+func flushCounts(btx *bolt.Tx, counts map[string]int64) error {
+	b := btx.Bucket(bStats)
+	for key, delta := range counts {
+		if delta == 0 {
+			continue
+		}
+		k := []byte(key)
+		var v int64
+		if cur := b.Get(k); len(cur) == 8 {
+			v = int64(binary.BigEndian.Uint64(cur))
+		}
+		if err := b.Put(k, u64(uint64(v+delta))); err != nil {
+			return fmt.Errorf("count %s: %w", key[8:], err)
+		}
 	}
 	return nil
 }
@@ -40,10 +58,11 @@ func (tx *Tx) Count(metric string, delta int64) error {
 func (tx *Tx) gauge(metric string, delta int64) error { return tx.count(gaugeDay, metric, delta) }
 
 func (tx *Tx) gaugeValue(metric string) int64 {
+	n := tx.counts[gaugeDay+metric] // not yet flushed in this batch
 	if v := tx.btx.Bucket(bStats).Get([]byte(gaugeDay + metric)); len(v) == 8 {
-		return int64(binary.BigEndian.Uint64(v))
+		n += int64(binary.BigEndian.Uint64(v))
 	}
-	return 0
+	return n
 }
 
 func (tx *Tx) sample(day, metric string, v uint64) error {

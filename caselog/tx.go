@@ -19,19 +19,42 @@ type Tx struct {
 	l         *Log
 	now       time.Time
 	queuedSMS bool
+	counts    map[string]int64 // counter deltas of the batch, written at commit
 }
 
 // Now is the time the step is recorded at.
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // NormalizeCaller returns the index key for a written phone number.
+// Parsing a number costs tens of microseconds (phonenumbers runs regular
+// expressions), and the same few forms of a caller arrive again and again,
+// so results are cached; the cache is dropped whole when it fills.
 func (l *Log) NormalizeCaller(raw string) (string, error) {
+	l.normMu.RLock()
+	n, ok := l.norm[raw]
+	l.normMu.RUnlock()
+	if ok {
+		if n == "" {
+			return "", fmt.Errorf("caller %q: %w: %w", raw, phone.ErrInvalid, ErrBadCaller)
+		}
+		return n, nil
+	}
 	n, err := phone.Normalize(raw, l.opts.Region)
+	if len(raw) <= 64 {
+		l.normMu.Lock()
+		if len(l.norm) >= normCacheSize {
+			clear(l.norm)
+		}
+		l.norm[raw] = n
+		l.normMu.Unlock()
+	}
 	if err != nil {
 		return "", fmt.Errorf("caller %w: %w", err, ErrBadCaller)
 	}
 	return n, nil
 }
+
+const normCacheSize = 50000
 
 // OpenCase opens a new case, numbered, indexed by caller and due date, with
 // its first event; with nc.Notify it also queues the SMS that tells the
@@ -403,7 +426,27 @@ func (tx *Tx) dueFor(k Kind, s Status, from time.Time) time.Time {
 	if n <= 0 {
 		return time.Time{}
 	}
-	return tx.l.opts.Calendar.AddWorkdays(from, n)
+	// The due time depends only on the local day and n; cache it, since
+	// every case of a day asks the same question.
+	y, m, d := from.In(tx.l.opts.Calendar.loc()).Date()
+	key := dueCacheKey{y, m, d, n}
+	tx.l.dueMu.Lock()
+	defer tx.l.dueMu.Unlock()
+	if due, ok := tx.l.dueCache[key]; ok {
+		return due
+	}
+	due := tx.l.opts.Calendar.AddWorkdays(from, n)
+	if len(tx.l.dueCache) > 1000 {
+		clear(tx.l.dueCache)
+	}
+	tx.l.dueCache[key] = due
+	return due
+}
+
+type dueCacheKey struct {
+	y    int
+	m    time.Month
+	d, n int
 }
 
 func dueKey(due time.Time, seq uint64) []byte {

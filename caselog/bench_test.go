@@ -1,0 +1,148 @@
+package caselog
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Benchmarks (README, "Performance"):
+//
+//	go test -run '^$' -bench 'Record|ByCaller' -benchtime 2000x ./caselog/
+//
+// BenchmarkRecord/writers=1 is the baseline: one writer, one transaction and
+// one fsync per case. writers=64 is the same work from 64 goroutines through
+// the group commit. BenchmarkRecord_StockBatch is bbolt's own db.Batch for
+// comparison.
+
+var lookupCases = flag.Int("lookup-cases", 1_000_000, "cases in the file BenchmarkByCaller searches")
+
+func benchRecord(b *testing.B, l *Log, writers int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				_, _, err := l.Record(ctx, fmt.Sprintf("SM%d-%d", w, i), complaint(fmt.Sprintf("+86138%08d", i%100000), "bench"))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
+}
+
+func BenchmarkRecord(b *testing.B) {
+	for _, writers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			l := mustOpen(b, Options{})
+			benchRecord(b, l, writers)
+		})
+	}
+}
+
+// BenchmarkRecord_StockBatch records through bbolt's db.Batch (10 ms wait,
+// batches of up to 1000) from 64 writers, to show what the group commit adds.
+func BenchmarkRecord_StockBatch(b *testing.B) {
+	l := mustOpen(b, Options{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				err := l.db.Batch(func(btx *boltTx) error {
+					counts := map[string]int64{}
+					tx := &Tx{btx: btx, l: l, now: l.opts.Now(), counts: counts}
+					if _, err := tx.OpenCase(complaint(fmt.Sprintf("+86138%08d", i%100000), "bench")); err != nil {
+						return err
+					}
+					return flushCounts(btx, counts)
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
+}
+
+// bigLog returns a log of n cases from 200,000 callers, built once and kept
+// in the temp dir between runs (building a million cases takes a minute).
+func bigLog(b *testing.B, n int) *Log {
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("hotline-bench-v%d-%d.db", SchemaVersion, n))
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		os.Remove(tmp)
+		l, err := Open(tmp, Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		const per = 20000
+		for done := 0; done < n; done += per {
+			err := l.Update(ctx, func(tx *Tx) error {
+				for i := done; i < done+per && i < n; i++ {
+					if _, err := tx.OpenCase(complaint(fmt.Sprintf("+86138%08d", i%200000), "bench")); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		l.Close()
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	return l
+}
+
+func BenchmarkByCaller(b *testing.B) {
+	l := bigLog(b, *lookupCases)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		caller := fmt.Sprintf("138 %08d", (i*7919)%200000)
+		start := time.Now()
+		cs, err := l.ByCaller(caller, 0)
+		lat = append(lat, time.Since(start))
+		if err != nil || len(cs) != *lookupCases/200000 {
+			b.Fatalf("%s: %d cases, %v", caller, len(cs), err)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
