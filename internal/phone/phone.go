@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -32,6 +33,9 @@ func Normalize(raw, region string) (string, error) {
 		return "", fmt.Errorf("%q: %w", raw, err)
 	}
 	digits := strings.TrimPrefix(s, "+")
+	if n, ok := fastCNMobile(digits, plus, region); ok {
+		return n, nil
+	}
 	if !plus && len(digits) >= 3 && len(digits) <= 8 {
 		// A short code is not a subscriber number in any region; keep it as the
 		// carrier delivered it so that the same short code always meets itself.
@@ -51,6 +55,47 @@ func Normalize(raw, region string) (string, error) {
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
+
+// fastCNMobile answers the commonest case — a Chinese mobile number written
+// as 11 digits, with or without +86/0086 — without running phonenumbers'
+// regular expressions (tens of microseconds a call, on every staff look-up
+// and webhook). Validity still comes from phonenumbers, memoised per
+// seven-digit prefix: the mobile plan fixes the first digits and leaves the
+// last four free.
+func fastCNMobile(digits string, plus bool, region string) (string, bool) {
+	switch {
+	case plus && len(digits) == 13 && digits[:2] == "86":
+		digits = digits[2:]
+	case !plus && len(digits) == 15 && digits[:4] == "0086":
+		digits = digits[4:]
+	case !plus && len(digits) == 11 && region == "CN":
+	default:
+		return "", false
+	}
+	if len(digits) != 11 || digits[0] != '1' {
+		return "", false
+	}
+	prefix := digits[:7]
+	cnPrefixMu.RLock()
+	valid, known := cnPrefix[prefix]
+	cnPrefixMu.RUnlock()
+	if !known {
+		n, err := phonenumbers.Parse("+86"+prefix+"0000", "")
+		valid = err == nil && phonenumbers.IsValidNumber(n) && phonenumbers.GetNumberType(n) == phonenumbers.MOBILE
+		cnPrefixMu.Lock()
+		cnPrefix[prefix] = valid
+		cnPrefixMu.Unlock()
+	}
+	if !valid {
+		return "", false // let the full parser decide
+	}
+	return "+86" + digits, true
+}
+
+var (
+	cnPrefixMu sync.RWMutex
+	cnPrefix   = map[string]bool{} // at most 10^6 keys, in practice a few hundred
+)
 
 // clean keeps digits (full-width ones folded to ASCII) and one leading '+',
 // drops the separators people write, and refuses everything else.

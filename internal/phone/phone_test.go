@@ -2,9 +2,13 @@ package phone
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestNormalize(t *testing.T) {
@@ -109,4 +113,34 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Mask(%q) leaks the number", got)
 		}
 	})
+}
+
+// TestNormalize_FastPathAgrees checks the Chinese-mobile fast path against
+// phonenumbers itself over every 3-digit prefix and random subscriber digits.
+func TestNormalize_FastPathAgrees(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for p := 100; p < 200; p++ {
+		for range 40 {
+			digits := fmt.Sprintf("%d%08d", p, rng.IntN(100000000))
+			for _, form := range []string{digits, "+86" + digits, "0086" + digits} {
+				fast, ok := fastCNMobile(strings.TrimPrefix(form, "+"), strings.HasPrefix(form, "+"), "CN")
+				if !ok {
+					continue
+				}
+				n, err := phonenumbers.Parse(form, "CN")
+				if err != nil || !phonenumbers.IsValidNumber(n) || phonenumbers.Format(n, phonenumbers.E164) != fast {
+					t.Fatalf("%s: fast path says %s, phonenumbers disagrees (%v)", form, fast, err)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	for i := range b.N {
+		if _, err := Normalize(fmt.Sprintf("138 %04d %04d", i%10000, i%7919), "CN"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
