@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -17,7 +18,10 @@ import (
 // case's events are contiguous. It walks the whole file, so it is for
 // `hotline check` and tests, never for a request.
 func Check(path string) error {
-	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: 0})
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("open %s: the file is in use (a running server holds it; check a backup instead): %w", path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}

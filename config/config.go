@@ -206,8 +206,8 @@ func Load(getenv func(string) string, dotenvPath string) (Config, error) {
 	c.StaffTokens = p.staffTokens(EnvStaffTokens)
 	c.IVRFile = p.file(EnvIVRFile)
 
-	c.TwilioAccountSID = p.str(EnvTwilioAccountSID, "")
-	c.TwilioAuthToken = p.str(EnvTwilioAuthToken, "")
+	c.TwilioAccountSID = p.alnum(EnvTwilioAccountSID)
+	c.TwilioAuthToken = p.alnum(EnvTwilioAuthToken)
 	c.TwilioFromNumber = p.str(EnvTwilioFromNumber, "")
 	c.TwilioAPIURL = p.httpURL(EnvTwilioAPIURL, DefaultTwilioAPIURL)
 
@@ -286,6 +286,21 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// alnum reads a Twilio credential. Twilio's account SIDs and auth tokens are
+// letters and digits; twilio-go refuses anything else on every request, so a
+// stray quote or space would otherwise fail every SMS, long after start.
+// The value is never repeated in the error.
+func (p *parser) alnum(name string) string {
+	v := p.str(name, "")
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			p.fail(name, "must be letters and digits only, as Twilio issues it (check for quotes or spaces)")
+			return ""
+		}
+	}
+	return v
 }
 
 func (p *parser) addr(name, def string) string {

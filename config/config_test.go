@@ -79,7 +79,7 @@ func TestLoad_EveryVariable(t *testing.T) {
 		EnvStaffTokens:           " alice:0123456789abcdef , bob:fedcba9876543210:admin,",
 		EnvIVRFile:               ivr,
 		EnvTwilioAccountSID:      "AC00000000000000000000000000000001",
-		EnvTwilioAuthToken:       "secret-auth-token",
+		EnvTwilioAuthToken:       "secretauthtoken",
 		EnvTwilioFromNumber:      "+15005550006",
 		EnvTwilioAPIURL:          "http://127.0.0.1:4010/",
 		EnvQuietHours:            "22:30-07:15",
@@ -116,7 +116,7 @@ func TestLoad_EveryVariable(t *testing.T) {
 		},
 		IVRFile:               ivr,
 		TwilioAccountSID:      "AC00000000000000000000000000000001",
-		TwilioAuthToken:       "secret-auth-token",
+		TwilioAuthToken:       "secretauthtoken",
 		TwilioFromNumber:      "+15005550006",
 		TwilioAPIURL:          "http://127.0.0.1:4010",
 		QuietHours:            QuietHours{Start: 22*60 + 30, End: 7*60 + 15},
@@ -188,6 +188,8 @@ func TestLoad_BadValues(t *testing.T) {
 		{"public url userinfo", map[string]string{EnvPublicURL: "https://u:p@example.org"}, `HOTLINE_PUBLIC_URL: must not carry user:password`},
 		{"api url", map[string]string{EnvTwilioAPIURL: "api.twilio.com"}, `TWILIO_API_URL: "api.twilio.com" is not an absolute`},
 		{"region", map[string]string{EnvDefaultRegion: "XX"}, `HOTLINE_DEFAULT_REGION: unknown region "XX"`},
+		{"auth token with a quote", map[string]string{EnvTwilioAuthToken: `"abc123"`}, `TWILIO_AUTH_TOKEN: must be letters and digits only`},
+		{"account sid with a space", map[string]string{EnvTwilioAccountSID: "AC12 34"}, `TWILIO_ACCOUNT_SID: must be letters and digits only`},
 		{"timezone", map[string]string{EnvTimezone: "Mars/Base"}, `HOTLINE_TIMEZONE: unknown time zone "Mars/Base"`},
 		{"ivr file missing", map[string]string{EnvIVRFile: filepath.Join(dir, "nope.yaml")}, `HOTLINE_IVR_FILE: stat `},
 		{"ivr file is dir", map[string]string{EnvIVRFile: dir}, `HOTLINE_IVR_FILE: "` + dir + `" is not a regular file`},
@@ -263,7 +265,7 @@ func TestLoad_Dotenv(t *testing.T) {
 	dotenv := writeFile(t, ".env", `# local development
 export HOTLINE_ADDR=":7070"
 HOTLINE_DB=from-dotenv.db   # comment
-TWILIO_AUTH_TOKEN='dotenv-token'
+TWILIO_AUTH_TOKEN='dotenvtoken'
 HOTLINE_SMS_PER_MINUTE=4
 OTHER_APP_SETTING=ignored
 `)
@@ -273,10 +275,10 @@ OTHER_APP_SETTING=ignored
 		check func(Config) bool
 	}{
 		{"dotenv fills unset variables", nil, func(c Config) bool {
-			return c.Addr == ":7070" && c.DB == "from-dotenv.db" && c.TwilioAuthToken == "dotenv-token" && c.SMSPerMinute == 4
+			return c.Addr == ":7070" && c.DB == "from-dotenv.db" && c.TwilioAuthToken == "dotenvtoken" && c.SMSPerMinute == 4
 		}},
-		{"environment wins", map[string]string{EnvAddr: ":9999", EnvTwilioAuthToken: "env-token"}, func(c Config) bool {
-			return c.Addr == ":9999" && c.TwilioAuthToken == "env-token" && c.DB == "from-dotenv.db"
+		{"environment wins", map[string]string{EnvAddr: ":9999", EnvTwilioAuthToken: "envtoken"}, func(c Config) bool {
+			return c.Addr == ":9999" && c.TwilioAuthToken == "envtoken" && c.DB == "from-dotenv.db"
 		}},
 		{"defaults under both", nil, func(c Config) bool { return c.PublicURL == DefaultPublicURL }},
 	}
