@@ -440,7 +440,16 @@ func (c *call) record(ctx context.Context, d *doc, r verb) (next *doc, fall bool
 			return nil, false, err
 		}
 	}
-	if cb := r.attr("transcribeCallback"); cb != "" {
+	// What the caller typed stands for what they said, so it always reaches
+	// the case as the recording's transcription. Twilio transcribes English
+	// only and the voice line asks only then; for other languages the phone
+	// posts to the line's transcription route (the record action's sibling,
+	// same query), as a speech-to-text add-on would.
+	cb, asked := r.attr("transcribeCallback"), true
+	if cb == "" {
+		cb, asked = transcriptionURL(r.attr("action")), false
+	}
+	if cb != "" {
 		trSID := sid("TR")
 		p := c.params()
 		p.Set("TranscriptionSid", trSID)
@@ -454,13 +463,32 @@ func (c *call) record(ctx context.Context, d *doc, r verb) (next *doc, fall bool
 		if err := c.callback(ctx, http.MethodPost, cb, d.url, p); err != nil {
 			return nil, false, err
 		}
-		fmt.Fprintln(c.o.Out, "(transcription sent)")
+		if asked {
+			fmt.Fprintln(c.o.Out, "(transcription sent)")
+		} else {
+			fmt.Fprintln(c.o.Out, "(typed text sent as the transcription)")
+		}
 	}
 	if digits == "hangup" {
 		fmt.Fprintln(c.o.Out, "(you hung up to end the recording)")
 		return nil, false, nil
 	}
 	return next, false, nil
+}
+
+// transcriptionURL is the voice line's transcription route beside a record
+// action URL ("" when the action is not the line's own).
+func transcriptionURL(action string) string {
+	const record, transcription = "/twilio/voice/record", "/twilio/voice/transcription"
+	path, query, _ := strings.Cut(action, "?")
+	if !strings.HasSuffix(path, record) {
+		return ""
+	}
+	u := strings.TrimSuffix(path, record) + transcription
+	if query != "" {
+		u += "?" + query
+	}
+	return u
 }
 
 // wantsCompleted reads recordingStatusCallbackEvent (space-separated;

@@ -139,16 +139,17 @@ func requestsTo(tr Transcript, path string) []Exchange {
 func TestCall_Complaint(t *testing.T) {
 	t.Parallel()
 	const told = "The kettle I bought at Sunshine Electric broke after two days and they refuse a refund."
+	const toldZH = "我在网上买的电水壶两天就坏了，商家拒绝退款。"
 	tests := []struct {
 		name     string
 		lang     string
 		keys     string
 		wantLang string
-		wantText string // "" : the case has no text (no transcription asked)
+		wantText string
 	}{
 		{"english by key 9", "", "9\n1\n" + told + "\n", "en-US", told},
 		{"english by --lang en", "en", "1\n" + told + "\n", "en-US", told},
-		{"mandarin is recorded, not transcribed", "", "1\n我在网上买的电水壶两天就坏了，商家拒绝退款。\n", "zh-CN", ""},
+		{"mandarin typed text still reaches the case", "", "1\n" + toldZH + "\n", "zh-CN", toldZH},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +198,7 @@ func TestCall_Complaint(t *testing.T) {
 			if (tc.wantText != "") != (len(trans) == 1) {
 				t.Errorf("%d transcription callbacks", len(trans))
 			}
-			if len(trans) == 1 && (trans[0].Params.Get("TranscriptionText") != told || trans[0].Params.Get("TranscriptionStatus") != "completed") {
+			if len(trans) == 1 && (trans[0].Params.Get("TranscriptionText") != tc.wantText || trans[0].Params.Get("TranscriptionStatus") != "completed") {
 				t.Errorf("transcription %v", trans[0].Params)
 			}
 			if !strings.Contains(out.String(), "keys> ") || !strings.Contains(out.String(), "say> ") {
