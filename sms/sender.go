@@ -298,10 +298,12 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 				c.action, o = errOptedOut, caselog.SendOutcome{State: caselog.MsgSkipped, Error: errOptedOut, NoAttempt: true}
 			case !phonenum.IsMobile(m.To):
 				c.action, o = errNotMobile, caselog.SendOutcome{State: caselog.MsgSkipped, Error: errNotMobile, NoAttempt: true}
+			case s.o.Client == nil:
+				// Nobody receives it, so nothing waits for quiet hours: a
+				// person trying the hotline at night still sees it at once.
+				c.action, o = errLocalMode, caselog.SendOutcome{State: caselog.MsgSkipped, Error: errLocalMode, NoAttempt: true}
 			case !m.Urgent && s.quiet(tx.Now(), &c.until):
 				c.action, o = errQuietHours, caselog.SendOutcome{State: caselog.MsgPending, Error: errQuietHours, RetryAt: c.until, NoAttempt: true}
-			case s.o.Client == nil:
-				c.action, o = errLocalMode, caselog.SendOutcome{State: caselog.MsgSkipped, Error: errLocalMode, NoAttempt: true}
 			}
 			if c.action != "send" {
 				if _, err := tx.Settle(m.ID, o); err != nil {

@@ -66,15 +66,21 @@ type process struct {
 
 func startBinary(t *testing.T, db string, extra ...string) *process {
 	t.Helper()
+	return startBinaryEnv(t, db, append([]string{"TWILIO_AUTH_TOKEN=" + testAuthToken,
+		"HOTLINE_STAFF_TOKENS=boss:" + testAdminToken + ":admin", "HOTLINE_SMS_PER_MINUTE=1000"}, extra...))
+}
+
+// startBinaryEnv runs `hotline serve` on a free loopback port with only the
+// given variables on top of the machine's environment.
+func startBinaryEnv(t *testing.T, db string, env []string) *process {
+	t.Helper()
 	addr := freePort(t)
 	p := &process{base: "http://" + addr, logs: &syncBuffer{}}
 	p.cmd = exec.Command(hotlineBinary(t), "serve")
 	p.cmd.Dir = filepath.Dir(db)
 	p.cmd.Env = append(os.Environ(),
-		"HOTLINE_ADDR="+addr, "HOTLINE_DB="+db, "HOTLINE_PUBLIC_URL="+p.base,
-		"TWILIO_AUTH_TOKEN="+testAuthToken, "HOTLINE_STAFF_TOKENS=boss:"+testAdminToken+":admin",
-		"HOTLINE_LOG_FORMAT=json", "HOTLINE_SMS_PER_MINUTE=1000")
-	p.cmd.Env = append(p.cmd.Env, extra...)
+		"HOTLINE_ADDR="+addr, "HOTLINE_DB="+db, "HOTLINE_PUBLIC_URL="+p.base, "HOTLINE_LOG_FORMAT=json")
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
