@@ -363,3 +363,31 @@ func TestServer_PanicIsA500AndServingGoesOn(t *testing.T) {
 		t.Error("panic not logged")
 	}
 }
+
+func TestServer_Metrics(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.post(t, "/twilio/sms", smsForm("+8613800138000", "投诉 指标测试"))
+	ts.post(t, "/twilio/sms", smsForm("+8613800138000", "回拨"))
+	req, _ := http.NewRequest(http.MethodPost, ts.http.URL+"/twilio/sms", strings.NewReader("a=b"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	do(t, req) // unsigned: a signature failure
+	code, body := ts.api(t, http.MethodGet, "/metrics", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`hotline_http_request_duration_seconds_bucket{code="200",method="POST",route="/twilio/sms"`,
+		`hotline_cases_created_total{channel="sms",kind="complaint"} 1`,
+		`hotline_webhook_signature_failures_total{reason=`,
+		`hotline_outbox_depth`,
+		`hotline_callback_queue_depth 1`,
+		`hotline_callback_oldest_age_seconds`,
+		`hotline_cases_overdue 0`,
+		`hotline_caselog_commits_total`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
