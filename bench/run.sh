@@ -6,17 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 go build -o "$dir/hotline" ./cmd/hotline
 go build -o "$dir/bench" ./bench
 port="${BENCH_PORT:-18080}"
 token="0123456789abcdef0123456789abcdef"
-(cd "$dir" && HOTLINE_ADDR="127.0.0.1:$port" HOTLINE_DB="$dir/bench.db" HOTLINE_PUBLIC_URL="http://127.0.0.1:$port" \
+(cd "$dir" && exec env HOTLINE_ADDR="127.0.0.1:$port" HOTLINE_DB="$dir/bench.db" HOTLINE_PUBLIC_URL="http://127.0.0.1:$port" \
 	TWILIO_AUTH_TOKEN="$token" HOTLINE_STAFF_TOKENS="bench:bench-staff-token-0123456789" \
 	HOTLINE_SMS_PER_MINUTE=1000000 HOTLINE_LOG_FORMAT=json ./hotline serve >"$dir/server.log" 2>&1) &
-pid=$!
+pid=$! # the server itself (exec)
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-srv="$(pgrep -f "$dir/hotline serve" | head -1)"
 "$dir/bench" -url "http://127.0.0.1:$port" -token "$token" "$@"
 echo
-grep -E 'VmHWM|VmRSS' "/proc/$srv/status" | sed 's/^/server /'
+grep -E 'VmHWM|VmRSS' "/proc/$pid/status" | sed 's/^/server /'

@@ -73,7 +73,7 @@ type NewCallback struct {
 
 // EnqueueCallback adds an entry to the callback queue.
 func (tx *Tx) EnqueueCallback(nc NewCallback) (Callback, error) {
-	b := tx.btx.Bucket(bCallbacks)
+	b := tx.appendBucket(bCallbacks)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return Callback{}, fmt.Errorf("callback queue: %w", err)
@@ -113,7 +113,7 @@ func (tx *Tx) putCallback(seq uint64, cb Callback) error {
 	if err != nil {
 		return fmt.Errorf("encode callback %s: %w", cb.ID, err)
 	}
-	if err := tx.btx.Bucket(bCallbacks).Put(u64(seq), v); err != nil {
+	if err := tx.appendBucket(bCallbacks).Put(u64(seq), v); err != nil {
 		return fmt.Errorf("write callback %s: %w", cb.ID, err)
 	}
 	return nil
@@ -129,7 +129,7 @@ func (tx *Tx) Callback(id string) (Callback, error) {
 }
 
 func (tx *Tx) callbackBySeq(seq uint64) (Callback, error) {
-	v := tx.btx.Bucket(bCallbacks).Get(u64(seq))
+	v := tx.appendBucket(bCallbacks).Get(u64(seq))
 	if v == nil {
 		return Callback{}, fmt.Errorf("callback %d: %w", seq, ErrNotFound)
 	}

@@ -134,7 +134,7 @@ type Contact struct {
 
 // LogContact stores an inbound contact.
 func (tx *Tx) LogContact(c Contact) (Contact, error) {
-	b := tx.btx.Bucket(bContacts)
+	b := tx.appendBucket(bContacts)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return Contact{}, fmt.Errorf("contacts: %w", err)
@@ -159,7 +159,7 @@ func (tx *Tx) Contact(id string) (Contact, error) {
 	if err != nil {
 		return Contact{}, fmt.Errorf("contact %q: %w", id, ErrNotFound)
 	}
-	v := tx.btx.Bucket(bContacts).Get(u64(seq))
+	v := tx.appendBucket(bContacts).Get(u64(seq))
 	if v == nil {
 		return Contact{}, fmt.Errorf("contact %s: %w", id, ErrNotFound)
 	}

@@ -48,7 +48,7 @@ type DeliveryUpdate struct {
 // Enqueue puts an SMS in the outbox, due at once. It is sent after the
 // transaction commits, by whoever runs the sender.
 func (tx *Tx) Enqueue(m Message) (Message, error) {
-	b := tx.btx.Bucket(bOutbox)
+	b := tx.appendBucket(bOutbox)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return Message{}, fmt.Errorf("outbox: %w", err)
@@ -87,7 +87,7 @@ func (tx *Tx) putMessage(seq uint64, m Message, oldNext time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if err := tx.btx.Bucket(bOutbox).Put(u64(seq), v); err != nil {
+	if err := tx.appendBucket(bOutbox).Put(u64(seq), v); err != nil {
 		return fmt.Errorf("write message %s: %w", m.ID, err)
 	}
 	q := tx.btx.Bucket(bOutQueue)
@@ -120,7 +120,7 @@ func (tx *Tx) Message(id string) (Message, error) {
 }
 
 func (tx *Tx) messageBySeq(seq uint64) (Message, error) {
-	v := tx.btx.Bucket(bOutbox).Get(u64(seq))
+	v := tx.appendBucket(bOutbox).Get(u64(seq))
 	if v == nil {
 		return Message{}, fmt.Errorf("message %d: %w", seq, ErrNotFound)
 	}
@@ -263,7 +263,7 @@ func (tx *Tx) Delivery(sid string, u DeliveryUpdate) (Message, error) {
 // Outbox lists messages newest first from the message before "before" (""
 // for the newest), at most limit.
 func (tx *Tx) Outbox(before string, limit int) ([]Message, error) {
-	cur := tx.btx.Bucket(bOutbox).Cursor()
+	cur := tx.appendBucket(bOutbox).Cursor()
 	var k, v []byte
 	if before == "" {
 		k, v = cur.Last()

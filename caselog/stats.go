@@ -66,7 +66,7 @@ func (tx *Tx) gaugeValue(metric string) int64 {
 }
 
 func (tx *Tx) sample(day, metric string, v uint64) error {
-	b := tx.btx.Bucket(bSamples)
+	b := tx.appendBucket(bSamples)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("sample %s: %w", metric, err)
@@ -163,7 +163,7 @@ func ratio(a, b int64) float64 {
 
 func (tx *Tx) median(metric, lo, hi string) (float64, error) {
 	prefix := []byte(metric + "\x00")
-	cur := tx.btx.Bucket(bSamples).Cursor()
+	cur := tx.appendBucket(bSamples).Cursor()
 	var vals []uint64
 	for k, v := cur.Seek(append(prefix, lo...)); k != nil && bytes.HasPrefix(k, prefix) && string(k[len(prefix):len(prefix)+8]) <= hi; k, v = cur.Next() {
 		vals = append(vals, binary.BigEndian.Uint64(v))
@@ -190,7 +190,7 @@ type AuditEntry struct {
 
 // Audit writes an entry to the audit trail.
 func (tx *Tx) Audit(actor, action, target string) error {
-	b := tx.btx.Bucket(bAudit)
+	b := tx.appendBucket(bAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -206,7 +206,7 @@ func (tx *Tx) Audit(actor, action, target string) error {
 // AuditTrail lists audit entries newest first, before the entry with id
 // "before" ("" for the newest), at most limit.
 func (tx *Tx) AuditTrail(before string, limit int) ([]AuditEntry, error) {
-	cur := tx.btx.Bucket(bAudit).Cursor()
+	cur := tx.appendBucket(bAudit).Cursor()
 	var k, v []byte
 	if before == "" {
 		k, v = cur.Last()
