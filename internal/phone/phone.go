@@ -50,10 +50,17 @@ func Normalize(raw, region string) (string, error) {
 	// Valid numbers follow the numbering plan. A number written with its own
 	// country code that is merely possible (test ranges such as the UK's
 	// 07700 900xxx) is accepted too: the writer meant that exact number.
-	if !phonenumbers.IsValidNumber(n) && !(plus && phonenumbers.IsPossibleNumber(n)) {
-		return "", fmt.Errorf("%q: %w", raw, ErrInvalid)
+	e164 := phonenumbers.Format(n, phonenumbers.E164)
+	if phonenumbers.IsValidNumber(n) {
+		return e164, nil
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	// Merely possible numbers are kept only when they are exactly what was
+	// written: phonenumbers may drop a national prefix from an impossible
+	// number ("+61 0000000"), and a key must normalise to itself.
+	if plus && phonenumbers.IsPossibleNumber(n) && e164 == "+"+digits {
+		return e164, nil
+	}
+	return "", fmt.Errorf("%q: %w", raw, ErrInvalid)
 }
 
 // fastCNMobile answers the commonest case — a Chinese mobile number written
