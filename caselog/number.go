@@ -40,11 +40,14 @@ func damm(digits string) byte {
 }
 
 // Valid reports whether s is well formed as a case number: 6 to 12 ASCII
-// digits whose last digit checks. It does not say whether the case exists;
+// digits, not starting with 0, whose last digit checks. It does not say whether the case exists;
 // a caller uses it to tell a mistyped number from an unknown one before any
 // look-up.
 func Valid(s string) bool {
-	if len(s) < minNumberLen || len(s) > maxNumberLen {
+	// A leading zero is never issued, and would otherwise make "0" + a
+	// number check as well as the number itself (a leading zero leaves the
+	// Damm digit unchanged).
+	if len(s) < minNumberLen || len(s) > maxNumberLen || s[0] == '0' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
