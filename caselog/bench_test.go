@@ -153,3 +153,22 @@ func BenchmarkByCaller(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkOpenCase measures the writer's own work per case (no fsync,
+// batches of 64 as under load): what bounds the group commit once the disk
+// is fast.
+func BenchmarkOpenCase(b *testing.B) {
+	l := mustOpen(b, Options{NoSync: true})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += 64 {
+		l.Update(ctx, func(tx *Tx) error {
+			for i := done; i < done+64 && i < b.N; i++ {
+				if _, err := tx.OpenCase(complaint(fmt.Sprintf("+86138%08d", i%100000), "bench")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+}
