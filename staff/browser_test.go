@@ -10,6 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/config"
+	"github.com/hotline/hotline/internal/twiliotest"
+	"github.com/hotline/hotline/sms"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -164,6 +167,25 @@ func TestBrowser_StaffDay(t *testing.T) {
 	}
 	if !statusSMS {
 		t.Fatalf("no status SMS in the outbox: %+v", e.outbox())
+	}
+	// The SMS sender takes it from the outbox to Twilio's Messages API (a
+	// local test double), as the server's worker does.
+	twilio := twiliotest.New(t, "AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef")
+	sender := sms.NewSender(sms.SenderOptions{
+		Log:    e.log,
+		Client: sms.NewTwilioAPI("AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef", twilio.URL()),
+		From:   "+8612315000", StatusCallback: "https://hotline.example.org/twilio/sms/status",
+		QuietHours: config.QuietHours{Off: true}, Now: e.clock.Now,
+	})
+	if _, err := sender.SendDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reached bool
+	for _, m := range twilio.Messages() {
+		reached = reached || (m.To == "+8613800138000" && strings.Contains(m.Body, fresh.Number))
+	}
+	if !reached {
+		t.Fatalf("the status SMS did not reach the Twilio double: %+v", twilio.Messages())
 	}
 
 	row := "#cb-" + cb.ID
