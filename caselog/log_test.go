@@ -297,3 +297,36 @@ func TestLog_ClosedRefuses(t *testing.T) {
 		t.Fatalf("record after close: %v", err)
 	}
 }
+
+func TestAuditTrail_Paging(t *testing.T) {
+	t.Parallel()
+	l := mustOpen(t, Options{})
+	for i := range 5 {
+		l.Update(ctx, func(tx *Tx) error { return tx.Audit("li", "lookup_caller", "+861380013800"+string(rune('0'+i))) })
+	}
+	var page []AuditEntry
+	tests := []struct {
+		before string
+		limit  int
+		want   []string
+	}{
+		{"", 2, []string{"5", "4"}},
+		{"4", 2, []string{"3", "2"}},
+		{"2", 5, []string{"1"}},
+		{"1", 5, nil},
+		{"99", 1, []string{"5"}}, // beyond the newest: from the newest
+	}
+	for _, tc := range tests {
+		l.View(func(tx *Tx) (err error) { page, err = tx.AuditTrail(tc.before, tc.limit); return err })
+		var got []string
+		for _, e := range page {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("before %q limit %d: %v, want %v", tc.before, tc.limit, got, tc.want)
+		}
+	}
+	if err := l.View(func(tx *Tx) error { _, err := tx.AuditTrail("x", 1); return err }); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad id: %v", err)
+	}
+}

@@ -263,27 +263,7 @@ func (tx *Tx) Delivery(sid string, u DeliveryUpdate) (Message, error) {
 // Outbox lists messages newest first from the message before "before" (""
 // for the newest), at most limit.
 func (tx *Tx) Outbox(before string, limit int) ([]Message, error) {
-	cur := tx.appendBucket(bOutbox).Cursor()
-	var k, v []byte
-	if before == "" {
-		k, v = cur.Last()
-	} else {
-		seq, err := strconv.ParseUint(before, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("message %q: %w", before, ErrInvalid)
-		}
-		cur.Seek(u64(seq))
-		k, v = cur.Prev()
-	}
-	var out []Message
-	for ; k != nil && len(out) < limit; k, v = cur.Prev() {
-		var m Message
-		if err := json.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("read message %x: %w", k, err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return newestFirst[Message](tx.btx.Bucket(bOutbox), before, limit)
 }
 
 // OutboxDepth counts messages waiting to be sent (from a counter).

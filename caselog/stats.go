@@ -206,25 +206,5 @@ func (tx *Tx) Audit(actor, action, target string) error {
 // AuditTrail lists audit entries newest first, before the entry with id
 // "before" ("" for the newest), at most limit.
 func (tx *Tx) AuditTrail(before string, limit int) ([]AuditEntry, error) {
-	cur := tx.appendBucket(bAudit).Cursor()
-	var k, v []byte
-	if before == "" {
-		k, v = cur.Last()
-	} else {
-		seq, err := strconv.ParseUint(before, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("audit id %q: %w", before, ErrInvalid)
-		}
-		cur.Seek(u64(seq))
-		k, v = cur.Prev()
-	}
-	var out []AuditEntry
-	for ; k != nil && len(out) < limit; k, v = cur.Prev() {
-		var e AuditEntry
-		if err := jsonUnmarshal(v, &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return newestFirst[AuditEntry](tx.btx.Bucket(bAudit), before, limit)
 }
