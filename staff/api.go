@@ -137,9 +137,29 @@ func checkOutcome(o string) error {
 // callbackVerb runs claim, release or complete.
 func (h *Handler) callbackVerb(ctx context.Context, who staff, id, verb string, r callbackRequest) (caselog.Callback, error) {
 	agent := r.agent(who)
+	if verb == "complete" && strings.TrimSpace(r.Agent) == "" {
+		// The contract's complete carries only the outcome. A desk that
+		// claimed for a named agent completes for that agent; another
+		// token still meets the holder's claim (409).
+		h.claimMu.Lock()
+		via := h.claimedVia[id]
+		h.claimMu.Unlock()
+		if cb, err := h.log.Callback(id); err == nil && cb.ClaimedBy != "" && via == who.Name {
+			agent = cb.ClaimedBy
+		}
+	}
 	switch verb {
 	case "claim":
-		return h.log.Claim(ctx, id, agent, h.lease)
+		cb, err := h.log.Claim(ctx, id, agent, h.lease)
+		if err == nil {
+			h.claimMu.Lock()
+			if h.claimedVia == nil || len(h.claimedVia) > 10000 {
+				h.claimedVia = map[string]string{} // a bounded memory, not a record
+			}
+			h.claimedVia[id] = who.Name
+			h.claimMu.Unlock()
+		}
+		return cb, err
 	case "release":
 		return h.log.Release(ctx, id, agent)
 	case "complete":

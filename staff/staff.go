@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,11 @@ type Handler struct {
 	sessions *sessions
 	pages    map[string]*template.Template
 	api      *gin.Engine
+
+	// claimedVia remembers which token claimed each callback, so that the
+	// same desk may complete it without repeating the agent's name.
+	claimMu    sync.Mutex
+	claimedVia map[string]string // callback id -> token name
 }
 
 // staffToken keeps a token's SHA-256 sum only: comparing fixed-length sums

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -99,8 +100,25 @@ func TestContract(t *testing.T) {
 	if code, _ := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+id+"/claim", testAdminToken, `{"agent":"boss"}`); code != http.StatusConflict {
 		t.Fatalf("second claim: %d, want 409", code)
 	}
-	if code, body := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+id+"/complete", testStaffToken, `{"outcome":"reached","agent":"li"}`); code != http.StatusOK {
+	if code, _ := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+id+"/complete", testAdminToken, `{"outcome":"reached"}`); code != http.StatusConflict {
+		t.Fatalf("complete by another desk: %d, want 409", code)
+	}
+	// The contract's complete carries only the outcome: the desk that
+	// claimed (for agent "li", with the token of "li") completes it.
+	if code, body := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+id+"/complete", testStaffToken, `{"outcome":"reached"}`); code != http.StatusOK {
 		t.Fatalf("complete: %d %s", code, body)
+	}
+
+	// A desk may claim for a named agent and complete with the outcome only.
+	cb2, err := ts.clog.EnqueueCallback(context.Background(), "", caselog.NewCallback{Caller: caller, Reason: "requested"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+cb2.ID+"/claim", testStaffToken, `{"agent":"alice"}`); code != http.StatusOK {
+		t.Fatalf("claim for alice: %d", code)
+	}
+	if code, body := ts.api(t, http.MethodPost, "/api/v1/callbacks/"+cb2.ID+"/complete", testStaffToken, `{"outcome":"no_answer"}`); code != http.StatusOK {
+		t.Fatalf("complete of alice's claim by her desk: %d %s", code, body)
 	}
 
 	// Staff API: 401 first, 404 / 400 / 409 with reasons.
