@@ -3,6 +3,7 @@ package ivr
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,23 +120,11 @@ func TestLoad_Errors(t *testing.T) {
 			if tree != nil {
 				t.Errorf("Load returned a tree along with errors")
 			}
-			if got := strings.Split(err.Error(), "\n"); !equal(got, tt.want) {
+			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tt.want) {
 				t.Errorf("Load errors:\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // A tree built in Go has no lines; its errors name the path alone.

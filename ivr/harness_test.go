@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/internal/twiliohttp"
 )
 
@@ -35,41 +36,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// monday10 is a working Monday morning in Shanghai.
-var monday10 = time.Date(2026, 11, 23, 10, 0, 0, 0, shanghai)
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var staffPhones = []string{"+8657188880001", "+8657188880002"}
 
 type env struct {
 	log    *caselog.Log
 	tree   *Tree
 	engine *gin.Engine
-	clock  *testClock
+	clock  *caselogtest.Clock
 	open   atomic.Bool // staff line open
 	cases  atomic.Int64
 }
@@ -79,24 +52,8 @@ type env struct {
 // without fsync (handler tests); the benchmark syncs like production.
 func newEnv(tb testing.TB, sync bool) *env {
 	tb.Helper()
-	e := &env{clock: &testClock{t: monday10}}
-	path := filepath.Join(tb.TempDir(), "hotline.db")
-	l, err := caselog.Open(path, caselog.Options{
-		Calendar: caselog.Calendar{Location: shanghai},
-		Now:      e.clock.Now,
-		NoSync:   !sync,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-		if err := caselog.Check(path); err != nil {
-			tb.Errorf("case log invariants after test: %v", err)
-		}
-	})
+	e := &env{clock: caselogtest.NewClock(caselogtest.Monday10)}
+	l, _ := caselogtest.Open(tb, caselog.Options{Now: e.clock.Now, NoSync: !sync})
 	tree, err := Default()
 	if err != nil {
 		tb.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 )
 
 // TestHandler_Webhooks: one named case per request shape, each a captured
@@ -391,7 +392,7 @@ func TestVoice_EndToEnd(t *testing.T) {
 		doc = c.press(known.Number + "#")
 		said := doc.said()
 		if !strings.Contains(said, e.tree.Statuses["received"]["zh-CN"]) ||
-			!strings.Contains(said, FormatDate(known.DueAt.In(shanghai), "zh-CN")) {
+			!strings.Contains(said, FormatDate(known.DueAt.In(caselogtest.Shanghai), "zh-CN")) {
 			t.Errorf("status answer %q", said)
 		}
 		if strings.Contains(said, "secret") || strings.Contains(said, "1381") {

@@ -2,12 +2,12 @@ package sms
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 )
 
 func TestCompose(t *testing.T) {
@@ -117,21 +117,9 @@ func TestCompose_inLog(t *testing.T) {
 	t.Parallel()
 	loc := time.FixedZone("CST", 8*3600)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, loc) // a Monday
-	path := filepath.Join(t.TempDir(), "hotline.db")
-	l, err := caselog.Open(path, caselog.Options{
+	l, _ := caselogtest.Open(t, caselog.Options{
 		Calendar: caselog.Calendar{Location: loc}, Compose: Compose, NoSync: true,
 		Now: func() time.Time { return now },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-		if err := caselog.Check(path); err != nil {
-			t.Errorf("case log invariants: %v", err)
-		}
 	})
 	ctx := context.Background()
 	c, _, err := l.Record(ctx, "voice:CA1:complaint:case", caselog.NewCase{

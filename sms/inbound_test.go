@@ -1,7 +1,6 @@
 package sms
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/internal/twiliohttp"
 )
 
@@ -41,38 +41,10 @@ const (
 	otherSender = "+8613912345678"
 )
 
-var inboundLoc = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// inboundStart is a working Monday morning in Shanghai.
-var inboundStart = time.Date(2026, 11, 23, 10, 0, 0, 0, inboundLoc)
-
-type inboundClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *inboundClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *inboundClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type inboundEnv struct {
 	log    *caselog.Log
 	engine *gin.Engine
-	clock  *inboundClock
+	clock  *caselogtest.Clock
 	seq    atomic.Int64
 
 	mu     sync.Mutex
@@ -91,25 +63,8 @@ func (e *inboundEnv) seed(i int) caselog.Case { return e.seeds[i] }
 func newInboundEnv(tb testing.TB, sync bool, perMinute int) *inboundEnv {
 	tb.Helper()
 	gin.SetMode(gin.TestMode)
-	e := &inboundEnv{clock: &inboundClock{t: inboundStart}}
-	path := filepath.Join(tb.TempDir(), "hotline.db")
-	l, err := caselog.Open(path, caselog.Options{
-		Calendar: caselog.Calendar{Location: inboundLoc},
-		Compose:  Compose,
-		Now:      e.clock.Now,
-		NoSync:   !sync,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := l.Close(); err != nil {
-			tb.Errorf("close: %v", err)
-		}
-		if err := caselog.Check(path); err != nil {
-			tb.Errorf("case log invariants after test: %v", err)
-		}
-	})
+	e := &inboundEnv{clock: caselogtest.NewClock(caselogtest.Monday10)}
+	l, _ := caselogtest.Open(tb, caselog.Options{Compose: Compose, Now: e.clock.Now, NoSync: !sync})
 	e.log = l
 	e.mount(Options{
 		Log: l, Now: e.clock.Now, PerMinute: perMinute,
@@ -369,7 +324,7 @@ func fullWidth(s string) string {
 	return b.String()
 }
 
-func due(c caselog.Case) time.Time { return c.DueAt.In(inboundLoc) }
+func due(c caselog.Case) time.Time { return c.DueAt.In(caselogtest.Shanghai) }
 
 // inboundCase is one row of TestHandler_Inbound: an optional setup on a
 // fresh log, one webhook request, and what must follow.
@@ -881,7 +836,7 @@ func TestHandler_Inbound_flood(t *testing.T) {
 func TestHandler_Inbound_logLine(t *testing.T) {
 	t.Parallel()
 	e := newInboundEnv(t, false, 0)
-	var buf syncBuffer
+	var buf caselogtest.SyncBuffer
 	e.mount(Options{Log: e.log, Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	const body = "投诉 某某药店卖假药，店主电话13912345678"
 	r := e.text(t, zhSender, body)
@@ -903,28 +858,10 @@ func TestHandler_Inbound_logLine(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestFloodGate(t *testing.T) {
 	t.Parallel()
 	g := newFloodGate(2, time.Minute)
-	t0 := inboundStart
+	t0 := caselogtest.Monday10
 	steps := []struct {
 		sender string
 		at     time.Duration

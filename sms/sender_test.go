@@ -1,10 +1,8 @@
 package sms
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/config"
 	"github.com/hotline/hotline/internal/twiliotest"
 )
@@ -25,75 +24,6 @@ const (
 	outCallback = "https://hotline.example.org/twilio/sms/status"
 	outBody     = "您的投诉 1234566 已受理。"
 )
-
-var outShanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// outClock is a settable clock shared by the log and the sender.
-type outClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *outClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *outClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *outClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-// outLogBuffer collects log output safely across goroutines.
-type outLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *outLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *outLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// outOpenLog opens the case log at path with the clock; the test's cleanup
-// closes it and checks the file's invariants.
-func outOpenLog(t testing.TB, path string, clk *outClock) *caselog.Log {
-	t.Helper()
-	l, err := caselog.Open(path, caselog.Options{Now: clk.Now, NoSync: true, Calendar: caselog.Calendar{Location: outShanghai}})
-	if err != nil {
-		t.Fatalf("open log: %v", err)
-	}
-	t.Cleanup(func() {
-		l.Close() // a test may have closed it already (a restart)
-		again, err := caselog.Open(path, caselog.Options{NoSync: true})
-		if err != nil {
-			t.Errorf("reopen for check: %v", err)
-			return
-		}
-		defer again.Close()
-		if err := again.Check(); err != nil {
-			t.Errorf("log check: %v", err)
-		}
-	})
-	return l
-}
 
 func outEnqueue(t testing.TB, l *caselog.Log, m caselog.Message) string {
 	t.Helper()
@@ -127,11 +57,11 @@ func outOptedOut(t testing.TB, l *caselog.Log, n string) bool {
 
 // outFixture is a sender wired to a fresh log and a fresh Twilio double.
 type outFixture struct {
-	clk      *outClock
+	clk      *caselogtest.Clock
 	log      *caselog.Log
 	path     string
 	twilio   *twiliotest.Server
-	logs     *outLogBuffer
+	logs     *caselogtest.SyncBuffer
 	failures []string
 	opts     SenderOptions
 	sender   *Sender
@@ -141,12 +71,11 @@ type outFixture struct {
 func outSetup(t *testing.T) *outFixture {
 	t.Helper()
 	f := &outFixture{
-		clk:    &outClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, outShanghai)},
-		path:   filepath.Join(t.TempDir(), "hotline.db"),
+		clk:    caselogtest.NewClock(caselogtest.Monday10),
 		twilio: twiliotest.New(t, outAccount, outToken),
-		logs:   &outLogBuffer{},
+		logs:   &caselogtest.SyncBuffer{},
 	}
-	f.log = outOpenLog(t, f.path, f.clk)
+	f.log, f.path = caselogtest.Open(t, f.logOptions())
 	var mu sync.Mutex
 	f.opts = SenderOptions{
 		Log:            f.log,
@@ -154,7 +83,7 @@ func outSetup(t *testing.T) *outFixture {
 		From:           outFrom,
 		StatusCallback: outCallback,
 		QuietHours:     config.QuietHours{Off: true},
-		Location:       outShanghai,
+		Location:       caselogtest.Shanghai,
 		Logger:         slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:            f.clk.Now,
 		SendTimeout:    300 * time.Millisecond,
@@ -166,6 +95,12 @@ func outSetup(t *testing.T) *outFixture {
 	}
 	f.sender = NewSender(f.opts)
 	return f
+}
+
+// logOptions is how every process of a sender test opens the log,
+// the first and each restart.
+func (f *outFixture) logOptions() caselog.Options {
+	return caselog.Options{Now: f.clk.Now, NoSync: true}
 }
 
 func (f *outFixture) pass(t *testing.T) int {
@@ -392,7 +327,7 @@ func TestSender_SendDue_quietHours(t *testing.T) {
 	f := outSetup(t)
 	f.opts.QuietHours = config.QuietHours{Start: 21 * 60, End: 8 * 60}
 	f.sender = NewSender(f.opts)
-	f.clk.Set(time.Date(2026, 11, 23, 22, 30, 0, 0, outShanghai))
+	f.clk.Set(time.Date(2026, 11, 23, 22, 30, 0, 0, caselogtest.Shanghai))
 	status := outEnqueue(t, f.log, caselog.Message{To: outTo, Body: "status: accepted"})
 	urgent := outEnqueue(t, f.log, caselog.Message{To: outTo, Body: "case number", Urgent: true})
 
@@ -404,7 +339,7 @@ func TestSender_SendDue_quietHours(t *testing.T) {
 		t.Errorf("urgent message %s, want sent", m.State)
 	}
 	m := outMessage(t, f.log, status)
-	morning := time.Date(2026, 11, 24, 8, 0, 0, 0, outShanghai)
+	morning := time.Date(2026, 11, 24, 8, 0, 0, 0, caselogtest.Shanghai)
 	if m.State != caselog.MsgPending || !m.NextAt.Equal(morning) || m.Attempts != 0 {
 		t.Errorf("status message: state %s next %v attempts %d; want pending until %v, no attempt", m.State, m.NextAt, m.Attempts, morning)
 	}
@@ -492,7 +427,7 @@ func TestSender_restart(t *testing.T) {
 	} {
 		// Each step is a new process: reopen the file, new sender.
 		f.clk.Advance(step.advance)
-		l := outOpenLog(t, f.path, f.clk)
+		l := caselogtest.OpenAt(t, f.path, f.logOptions())
 		opts := f.opts
 		opts.Log = l
 		if _, err := NewSender(opts).SendDue(context.Background()); err != nil {
@@ -509,7 +444,7 @@ func TestSender_restart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := outOpenLog(t, f.path, f.clk)
+	l := caselogtest.OpenAt(t, f.path, f.logOptions())
 	for _, id := range []string{retried, claimed} {
 		if m := outMessage(t, l, id); m.State != caselog.MsgSent || m.SID == "" {
 			t.Errorf("message %s: %s sid %q, want sent", id, m.State, m.SID)
@@ -523,11 +458,7 @@ func TestSender_Run(t *testing.T) {
 	f := outSetup(t)
 	f.opts.Now = time.Now
 	// A log on the real clock: Run sleeps in real time.
-	l, err := caselog.Open(filepath.Join(t.TempDir(), "run.db"), caselog.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l, _ := caselogtest.Open(t, caselog.Options{Now: time.Now, NoSync: true})
 	f.opts.Log = l
 	f.opts.PollInterval = time.Hour // only the signal can wake it in time
 	s := NewSender(f.opts)

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/internal/twiliohttp"
 )
 
@@ -57,7 +58,7 @@ func statusSent(t testing.TB, l *caselog.Log, sid string) string {
 
 // statusEngine is the webhook stack of production: the signature check,
 // then the status route.
-func statusEngine(l *caselog.Log, public string, logs *outLogBuffer) *gin.Engine {
+func statusEngine(l *caselog.Log, public string, logs *caselogtest.SyncBuffer) *gin.Engine {
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	e := gin.New()
 	hooks := e.Group("", (&twiliohttp.Verifier{AuthToken: outToken, PublicURL: public, Logger: logger}).Middleware())
@@ -104,10 +105,10 @@ func TestStatusHandler_Handle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := outOpenLog(t, filepath.Join(t.TempDir(), "hotline.db"), &outClock{t: time.Date(2026, 11, 26, 15, 12, 0, 0, outShanghai)})
+			l, _ := caselogtest.Open(t, caselog.Options{Now: caselogtest.NewClock(time.Date(2026, 11, 26, 15, 12, 0, 0, caselogtest.Shanghai)).Now, NoSync: true})
 			delivered := statusSent(t, l, statusSIDDelivered)
 			undelivered := statusSent(t, l, statusSIDUndelivered)
-			logs := &outLogBuffer{}
+			logs := &caselogtest.SyncBuffer{}
 			e := statusEngine(l, statusPublic, logs)
 
 			req := httptest.NewRequest(http.MethodPost, RouteSMSStatus, strings.NewReader(tt.body))
@@ -164,7 +165,7 @@ func TestStatusHandler_Handle(t *testing.T) {
 func TestStatusHandler_fromDouble(t *testing.T) {
 	t.Parallel()
 	f := outSetup(t)
-	logs := &outLogBuffer{}
+	logs := &caselogtest.SyncBuffer{}
 	var e *gin.Engine
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

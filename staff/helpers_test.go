@@ -8,14 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 )
 
 func TestMain(m *testing.M) {
@@ -31,61 +29,24 @@ const (
 	bossToken = "boss-token-0123456789abcdef"
 )
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// monday10 is a working Monday morning in Shanghai.
-var monday10 = time.Date(2026, 11, 23, 10, 0, 0, 0, shanghai)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a staff server on loopback over a real case log.
 type env struct {
 	t     testing.TB
 	log   *caselog.Log
-	clock *clock
+	clock *caselogtest.Clock
 	h     *Handler
 	srv   *httptest.Server
-	logs  *strings.Builder
+	logs  *caselogtest.SyncBuffer
 }
 
-// newEnv opens a case log in t.TempDir() and serves the staff handler. At
-// cleanup it closes the log and runs the case log's invariant check.
+// newEnv opens a case log (caselogtest.Open: closed and checked for
+// consistency when the test ends) and serves the staff handler on loopback.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hotline.db")
-	clk := &clock{t: monday10}
-	l, err := caselog.Open(path, caselog.Options{Now: clk.Now, NoSync: true, Calendar: caselog.Calendar{Location: shanghai}})
-	if err != nil {
-		t.Fatalf("open case log: %v", err)
-	}
-	logs := &strings.Builder{}
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	clk := caselogtest.NewClock(caselogtest.Monday10)
+	l, _ := caselogtest.Open(t, caselog.Options{Now: clk.Now, NoSync: true})
+	logs := &caselogtest.SyncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := New(Options{Log: l, Logger: logger, Tokens: []Token{
 		{Name: "li", Token: liToken},
 		{Name: "wang", Token: wangToken},
@@ -94,21 +55,9 @@ func newEnv(t testing.TB) *env {
 	r := gin.New()
 	h.Register(r)
 	srv := httptest.NewServer(r)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := l.Close(); err != nil {
-			t.Errorf("close log: %v", err)
-		}
-		if err := caselog.Check(path); err != nil {
-			t.Errorf("case log invariants after test: %v", err)
-		}
-	})
+	t.Cleanup(srv.Close)
 	return &env{t: t, log: l, clock: clk, h: h, srv: srv, logs: logs}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // record opens a case as a consumer would.
 func (e *env) record(key string, nc caselog.NewCase) caselog.Case {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/internal/twiliohttp"
 )
 
@@ -70,7 +71,7 @@ func freePort(t *testing.T) string {
 type process struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *caselogtest.SyncBuffer
 }
 
 func startBinary(t *testing.T, db string, extra ...string) *process {
@@ -84,7 +85,7 @@ func startBinary(t *testing.T, db string, extra ...string) *process {
 func startBinaryEnv(t *testing.T, db string, env []string) *process {
 	t.Helper()
 	addr := freePort(t)
-	p := &process{base: "http://" + addr, logs: &syncBuffer{}}
+	p := &process{base: "http://" + addr, logs: &caselogtest.SyncBuffer{}}
 	p.cmd = exec.Command(hotlineBinary(t), "serve")
 	p.cmd.Dir = filepath.Dir(db)
 	p.cmd.Env = append(os.Environ(),

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/config"
 	"github.com/hotline/hotline/internal/twiliohttp"
 	"github.com/hotline/hotline/internal/twiliotest"
@@ -38,26 +39,9 @@ const (
 type testServer struct {
 	*server
 	http   *httptest.Server
-	logs   *syncBuffer
+	logs   *caselogtest.SyncBuffer
 	twilio *twiliotest.Server
 	dbPath string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newTestServer starts a server whose configuration is env on top of the
@@ -65,7 +49,7 @@ func (s *syncBuffer) String() string {
 func newTestServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	ts := &testServer{logs: &syncBuffer{}, dbPath: filepath.Join(dir, "hotline.db")}
+	ts := &testServer{logs: &caselogtest.SyncBuffer{}, dbPath: filepath.Join(dir, "hotline.db")}
 	ts.twilio = twiliotest.New(t, testAccount, testAuthToken)
 	// The public URL must be known before the config is made: listen first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

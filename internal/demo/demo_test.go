@@ -4,47 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 )
 
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 // now is a working Tuesday afternoon in Shanghai.
-var now = time.Date(2026, 11, 24, 15, 30, 0, 0, shanghai)
+var now = time.Date(2026, 11, 24, 15, 30, 0, 0, caselogtest.Shanghai)
 
 // mustOpen opens a log on a demo clock in t.TempDir, with the server's time
 // zone, and checks its invariants when the test ends.
 func mustOpen(t *testing.T) (*caselog.Log, *Clock) {
 	t.Helper()
 	clock := new(Clock)
-	l, err := caselog.Open(filepath.Join(t.TempDir(), "demo.db"), caselog.Options{
-		Now: clock.Now, NoSync: true, Calendar: caselog.Calendar{Location: shanghai},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Check(); err != nil {
-			t.Errorf("case log check: %v", err)
-		}
-		path := l.Path()
-		l.Close()
-		if err := caselog.Check(path); err != nil {
-			t.Errorf("caselog.Check(%s): %v", path, err)
-		}
-	})
+	l, _ := caselogtest.Open(t, caselog.Options{Now: clock.Now, NoSync: true})
 	return l, clock
 }
 

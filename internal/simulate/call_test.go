@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/caselog/caselogtest"
 	"github.com/hotline/hotline/internal/twiliohttp"
 	"github.com/hotline/hotline/ivr"
 )
@@ -45,16 +45,8 @@ var (
 // test ends.
 func mustOpen(t *testing.T) *caselog.Log {
 	t.Helper()
-	l, err := caselog.Open(filepath.Join(t.TempDir(), "hotline.db"), caselog.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Check(); err != nil {
-			t.Errorf("case log check: %v", err)
-		}
-		l.Close()
-	})
+	// The simulator runs on the wall clock and the default (UTC) calendar.
+	l, _ := caselogtest.Open(t, caselog.Options{NoSync: true, Now: time.Now, Calendar: caselog.Calendar{Location: time.UTC}})
 	return l
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -174,24 +175,12 @@ func TestServer_FailNext_queues(t *testing.T) {
 			got = append(got, 201)
 		}
 	}
-	if want := []int{429, 503, 503, 201}; !equal(got, want) {
+	if want := []int{429, 503, 503, 201}; !slices.Equal(got, want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}
 	if s.Attempts() != 4 {
 		t.Errorf("Attempts() = %d, want 4", s.Attempts())
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestServer_Hang(t *testing.T) {
