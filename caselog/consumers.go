@@ -92,11 +92,7 @@ func (tx *Tx) Rate(caller string, rating int) (Case, error) {
 	if number == "" {
 		return Case{}, ErrNoRatingPending
 	}
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	c, err := tx.caseBySeq(seq)
+	seq, c, err := tx.load(number)
 	if err != nil {
 		return Case{}, err
 	}

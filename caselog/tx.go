@@ -140,20 +140,13 @@ func (tx *Tx) OpenCase(nc NewCase) (Case, error) {
 
 // Case reads one case without its events.
 func (tx *Tx) Case(number string) (Case, error) {
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	return tx.caseBySeq(seq)
+	_, c, err := tx.load(number)
+	return c, err
 }
 
 // CaseWithEvents reads one case and its whole history, oldest event first.
 func (tx *Tx) CaseWithEvents(number string) (Case, error) {
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	c, err := tx.caseBySeq(seq)
+	seq, c, err := tx.load(number)
 	if err != nil {
 		return Case{}, err
 	}
@@ -175,6 +168,16 @@ func (tx *Tx) CaseWithEvents(number string) (Case, error) {
 type stored struct {
 	Case
 	EventCount uint32 `json:"event_count"`
+}
+
+// load reads a case by its number, with the key it is stored under.
+func (tx *Tx) load(number string) (uint64, Case, error) {
+	seq, err := parseNumber(number)
+	if err != nil {
+		return 0, Case{}, err
+	}
+	c, err := tx.caseBySeq(seq)
+	return seq, c, err
 }
 
 func (tx *Tx) caseBySeq(seq uint64) (Case, error) {
@@ -232,11 +235,7 @@ func (tx *Tx) appendEvent(c *Case, e Event) error {
 // AddEvent appends an event (a note, an SMS sent, a callback outcome) to a
 // case's history.
 func (tx *Tx) AddEvent(number string, e Event) (Case, error) {
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	c, err := tx.caseBySeq(seq)
+	seq, c, err := tx.load(number)
 	if err != nil {
 		return Case{}, err
 	}
@@ -258,11 +257,7 @@ type Addition struct {
 
 // Append attaches text, media, a recording or a transcription to a case.
 func (tx *Tx) Append(number string, a Addition) (Case, error) {
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	c, err := tx.caseBySeq(seq)
+	seq, c, err := tx.load(number)
 	if err != nil {
 		return Case{}, err
 	}
@@ -306,11 +301,7 @@ func joinText(a, b string) string {
 // Move applies a staff decision through the lifecycle: it checks the move,
 // records the event, sets the new due date and queues the status SMS.
 func (tx *Tx) Move(number string, t Transition) (Case, error) {
-	seq, err := parseNumber(number)
-	if err != nil {
-		return Case{}, err
-	}
-	c, err := tx.caseBySeq(seq)
+	seq, c, err := tx.load(number)
 	if err != nil {
 		return Case{}, err
 	}

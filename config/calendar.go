@@ -132,7 +132,8 @@ type BusinessHours struct {
 }
 
 // Contains reports whether t, read in loc (t's own location if nil), falls in
-// the window. It does not know about working days; see Config.IsWorkingDay.
+// the window. It does not know about working days: the case log's calendar,
+// built from Holidays and ExtraWorkdays, does.
 func (b BusinessHours) Contains(t time.Time, loc *time.Location) bool {
 	if loc == nil {
 		loc = t.Location()

@@ -145,24 +145,6 @@ func (c Config) CanSendSMS() bool {
 	return c.TwilioAccountSID != "" && c.TwilioAuthToken != "" && c.TwilioFromNumber != ""
 }
 
-// IsWorkingDay reports whether the local date of t (in c.Location) is a
-// working day: Monday to Friday unless a holiday, or a listed make-up day.
-func (c Config) IsWorkingDay(t time.Time) bool {
-	loc := c.Location
-	if loc == nil {
-		loc = t.Location()
-	}
-	d := DateOf(t.In(loc))
-	if containsDate(c.ExtraWorkdays, d) {
-		return true
-	}
-	if containsDate(c.Holidays, d) {
-		return false
-	}
-	wd := t.In(loc).Weekday()
-	return wd != time.Saturday && wd != time.Sunday
-}
-
 // HolidaysKnown reports whether the holiday calendar says anything about
 // year. China publishes each year's arrangement late in the year before; a
 // server running into a year without one should warn its operator.

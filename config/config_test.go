@@ -476,33 +476,9 @@ func TestBusinessHours_Contains(t *testing.T) {
 	}
 }
 
-func TestConfig_IsWorkingDay(t *testing.T) {
+func TestConfig_HolidaysKnown(t *testing.T) {
 	t.Parallel()
 	c := mustLoad(t, nil, "")
-	sh := c.Location
-	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, sh) }
-	tests := []struct {
-		name string
-		t    time.Time
-		want bool
-	}{
-		{"ordinary tuesday", day(time.March, 10), true},
-		{"ordinary saturday", day(time.March, 14), false},
-		{"ordinary sunday", day(time.March, 15), false},
-		{"national day thursday", day(time.October, 1), false},
-		{"spring festival monday", day(time.February, 16), false},
-		{"make-up saturday", day(time.October, 10), true},
-		{"make-up sunday", day(time.January, 4), true},
-		{"friday evening UTC is saturday in Shanghai", time.Date(2026, 3, 13, 17, 0, 0, 0, time.UTC), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := c.IsWorkingDay(tt.t); got != tt.want {
-				t.Errorf("IsWorkingDay(%v) = %v, want %v", tt.t, got, tt.want)
-			}
-		})
-	}
 	if !c.HolidaysKnown(2026) || c.HolidaysKnown(2027) {
 		t.Errorf("HolidaysKnown(2026)=%v (2027)=%v, want true, false", c.HolidaysKnown(2026), c.HolidaysKnown(2027))
 	}

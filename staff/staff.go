@@ -166,6 +166,17 @@ func (h *Handler) match(secret string) (staff, bool) {
 	return staff{Name: h.tokens[found].name, Admin: h.tokens[found].admin}, true
 }
 
+// Authorize reads an Authorization header as the staff API does, for other
+// routes of the server that admit staff (the backup endpoint).
+func (h *Handler) Authorize(header string) (Token, bool) {
+	scheme, secret, _ := strings.Cut(header, " ")
+	who, ok := h.match(strings.TrimSpace(secret))
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return Token{}, false
+	}
+	return Token{Name: who.Name, Admin: who.Admin}, true
+}
+
 func (h *Handler) authenticate(c *gin.Context) {
 	scheme, secret, _ := strings.Cut(c.GetHeader("Authorization"), " ")
 	who, ok := h.match(strings.TrimSpace(secret))

@@ -10,7 +10,6 @@ import (
 	"github.com/hotline/hotline/caselog"
 	"github.com/hotline/hotline/config"
 	"github.com/hotline/hotline/internal/demo"
-	"github.com/hotline/hotline/sms"
 )
 
 // cmdDemo fills a fresh database with a realistic day of a hotline so the
@@ -34,19 +33,11 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		*db = cfg.DB
 	}
 	clock := new(demo.Clock)
-	l, err := caselog.Open(*db, caselog.Options{
-		Region:   cfg.DefaultRegion,
-		Calendar: calendar(cfg),
-		Deadlines: caselog.Deadlines{
-			Accept: cfg.DeadlineAcceptDays, Mediation: cfg.DeadlineMediationDays, Report: cfg.DeadlineReportDays,
-			Answer: caselog.DefaultDeadlines.Answer, Close: caselog.DefaultDeadlines.Close,
-		},
-		Compose: sms.Compose,
-		Now:     clock.Now,
-		// A demo file is made in one go and thrown away on a failure: no
-		// fsync per step.
-		NoSync: true,
-	})
+	opts := logOptions(cfg, calendar(cfg))
+	// A demo file is made in one go and thrown away on a failure: no fsync
+	// per step.
+	opts.Now, opts.NoSync = clock.Now, true
+	l, err := caselog.Open(*db, opts)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -70,6 +69,7 @@ type server struct {
 	sender  *sms.Sender
 	metrics *metrics
 	tokens  []staff.Token
+	desk    *staff.Handler
 	// generatedToken is set when no staff tokens were configured.
 	generatedToken string
 }
@@ -94,18 +94,10 @@ func newServer(cfg config.Config, logger *slog.Logger, deps *serverDeps) (*serve
 		return nil, err
 	}
 	s := &server{cfg: cfg, log: logger}
-	s.clog, err = caselog.Open(cfg.DB, caselog.Options{
-		Region:   cfg.DefaultRegion,
-		Calendar: calendar(cfg),
-		Deadlines: caselog.Deadlines{
-			Accept: cfg.DeadlineAcceptDays, Mediation: cfg.DeadlineMediationDays, Report: cfg.DeadlineReportDays,
-			Answer: caselog.DefaultDeadlines.Answer, Close: caselog.DefaultDeadlines.Close,
-		},
-		Compose:             sms.Compose,
-		Now:                 now,
-		Logger:              logger,
-		MaxCallbackAttempts: cfg.CallbackMaxAttempts,
-	})
+	cal := calendar(cfg)
+	opts := logOptions(cfg, cal)
+	opts.Now, opts.Logger = now, logger
+	s.clog, err = caselog.Open(cfg.DB, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +129,7 @@ func newServer(cfg config.Config, logger *slog.Logger, deps *serverDeps) (*serve
 		Log: s.clog, Tree: tree, Logger: logger, Now: now,
 		StaffNumbers: cfg.StaffNumbers,
 		StaffOpen: func(t time.Time) bool {
-			return cfg.IsWorkingDay(t) && cfg.BusinessHours.Contains(t, cfg.Location)
+			return cal.IsWorkday(t) && cfg.BusinessHours.Contains(t, cfg.Location)
 		},
 		OnCase: s.metrics.caseCreated,
 	})
@@ -149,7 +141,7 @@ func newServer(cfg config.Config, logger *slog.Logger, deps *serverDeps) (*serve
 		Log: s.clog, Logger: logger, Now: now, PerMinute: cfg.SMSPerMinute,
 		OnCase: s.metrics.caseCreated,
 	})
-	desk := staff.New(staff.Options{
+	s.desk = staff.New(staff.Options{
 		Log: s.clog, Tokens: s.tokens, Logger: logger, Now: now, Lease: cfg.CallbackLease,
 	})
 
@@ -174,7 +166,7 @@ func newServer(cfg config.Config, logger *slog.Logger, deps *serverDeps) (*serve
 	voice.Register(hooks)
 	text.Register(hooks)
 	sms.RegisterStatus(hooks, s.clog, logger)
-	desk.Register(e)
+	s.desk.Register(e)
 	e.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "no such route"}) })
 	e.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
 	e.HandleMethodNotAllowed = true
@@ -182,8 +174,23 @@ func newServer(cfg config.Config, logger *slog.Logger, deps *serverDeps) (*serve
 	return s, nil
 }
 
+// logOptions are the case log's options as the configuration sets them, for
+// the server and for `hotline demo` alike.
+func logOptions(cfg config.Config, cal caselog.Calendar) caselog.Options {
+	return caselog.Options{
+		Region:   cfg.DefaultRegion,
+		Calendar: cal,
+		Deadlines: caselog.Deadlines{
+			Accept: cfg.DeadlineAcceptDays, Mediation: cfg.DeadlineMediationDays, Report: cfg.DeadlineReportDays,
+			Answer: caselog.DefaultDeadlines.Answer, Close: caselog.DefaultDeadlines.Close,
+		},
+		Compose:             sms.Compose,
+		MaxCallbackAttempts: cfg.CallbackMaxAttempts,
+	}
+}
+
 // calendar is the configuration's working-day calendar as the case log
-// reads it.
+// reads it: one calendar for deadlines and for staffed hours.
 func calendar(cfg config.Config) caselog.Calendar {
 	cal := caselog.Calendar{Location: cfg.Location, Holidays: map[string]bool{}, Workdays: map[string]bool{}}
 	for _, d := range cfg.Holidays {
@@ -218,7 +225,7 @@ func (s *server) healthz(c *gin.Context) {
 
 // backup streams a consistent snapshot of the case log to an admin.
 func (s *server) backup(c *gin.Context) {
-	tok, ok := s.bearer(c)
+	tok, ok := s.desk.Authorize(c.GetHeader("Authorization"))
 	if !ok {
 		c.JSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid bearer token"})
 		return
@@ -237,28 +244,6 @@ func (s *server) backup(c *gin.Context) {
 		return
 	}
 	s.log.Info("backup streamed", "actor", tok.Name, "bytes", n)
-}
-
-func (s *server) bearer(c *gin.Context) (staff.Token, bool) {
-	h := c.GetHeader("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
-		return staff.Token{}, false
-	}
-	return matchToken(s.tokens, tok)
-}
-
-// matchToken compares against every token in constant time, so the time
-// taken says nothing about how much of a guess was right.
-func matchToken(tokens []staff.Token, got string) (staff.Token, bool) {
-	var found staff.Token
-	ok := 0
-	for _, t := range tokens {
-		if subtle.ConstantTimeCompare([]byte(t.Token), []byte(got)) == 1 {
-			found, ok = t, 1
-		}
-	}
-	return found, ok == 1
 }
 
 // run serves until ctx ends, then shuts down in order: stop taking requests,

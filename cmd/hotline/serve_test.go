@@ -375,3 +375,35 @@ func TestServer_Metrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCalendar checks the one working-day calendar the server builds from
+// its configuration (the built-in 2026 arrangement), which sets deadlines
+// and when key 0 rings staff.
+func TestCalendar(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(string) string { return "" }, filepath.Join(t.TempDir(), "none.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := calendar(cfg)
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, cfg.Location) }
+	tests := []struct {
+		name string
+		t    time.Time
+		want bool
+	}{
+		{"ordinary tuesday", day(time.March, 10), true},
+		{"ordinary saturday", day(time.March, 14), false},
+		{"ordinary sunday", day(time.March, 15), false},
+		{"national day thursday", day(time.October, 1), false},
+		{"spring festival monday", day(time.February, 16), false},
+		{"make-up saturday", day(time.October, 10), true},
+		{"make-up sunday", day(time.January, 4), true},
+		{"friday evening UTC is saturday in Shanghai", time.Date(2026, 3, 13, 17, 0, 0, 0, time.UTC), false},
+	}
+	for _, tt := range tests {
+		if got := cal.IsWorkday(tt.t); got != tt.want {
+			t.Errorf("%s: IsWorkday(%v) = %v, want %v", tt.name, tt.t, got, tt.want)
+		}
+	}
+}
