@@ -92,23 +92,35 @@ func CheckTx(btx *bolt.Tx) error {
 		}
 		return nil
 	})
-	keys := btx.Bucket(bKeys)
-	keys.ForEach(func(k, v []byte) error {
+	steps := btx.Bucket(bSteps)
+	seen := map[string]bool{}
+	steps.ForEach(func(k, v []byte) error {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) > steps.Sequence() {
+			fail("step %x beyond sequence %d", k, steps.Sequence())
+		}
+		_, key, js, err := decodeStep(v)
 		var r Result
-		if json.Unmarshal(v, &r) != nil {
-			fail("step key %q: unreadable result", k)
+		if err == nil {
+			err = json.Unmarshal(js, &r)
+		}
+		if err != nil {
+			fail("step %x: unreadable: %v", k, err)
 			return nil
 		}
+		if seen[key] {
+			fail("step key %q recorded twice", key)
+		}
+		seen[key] = true
 		if r.Case != "" {
 			seq, err := parseNumber(r.Case)
 			if err != nil || cases.Get(u64(seq)) == nil {
-				fail("step key %q points at missing case %s", k, r.Case)
+				fail("step key %q points at missing case %s", key, r.Case)
 			}
 		}
 		if r.Callback != "" {
 			id, err := strconv.ParseUint(r.Callback, 10, 64)
 			if err != nil || btx.Bucket(bCallbacks).Get(u64(id)) == nil {
-				fail("step key %q points at missing callback %s", k, r.Callback)
+				fail("step key %q points at missing callback %s", key, r.Callback)
 			}
 		}
 		return nil

@@ -208,14 +208,3 @@ func (tx *Tx) PutCall(c Call) error {
 	}
 	return nil
 }
-
-// Seen reports whether a step key has already been recorded (for a caller
-// that must decide something before calling Do, such as a once-a-day rule).
-func (tx *Tx) Seen(key string) bool { return tx.btx.Bucket(bKeys).Get([]byte(key)) != nil }
-
-// Mark records a key as seen inside the current step, for rules such as "at
-// most one abandoned-call callback per number a day" that key on something
-// other than the step's own key.
-func (tx *Tx) Mark(key string) error {
-	return tx.btx.Bucket(bKeys).Put([]byte(key), []byte("{}"))
-}

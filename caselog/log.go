@@ -3,7 +3,6 @@ package caselog
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,10 @@ import (
 
 // SchemaVersion is the layout this release writes. A later release that
 // changes the layout migrates files with a lower version in Open.
-const SchemaVersion = 1
+//
+// Version 2 moved the step keys from a B-tree keyed by the carrier id into
+// the append-only bucket steps (see keys.go).
+const SchemaVersion = 2
 
 // Bucket names. Keys sort the way they are read: big-endian integers, and
 // caller|reverse-time|case for the caller index.
@@ -27,7 +29,7 @@ var (
 	bCases     = []byte("cases")     // seq(8) -> Case JSON (without events)
 	bEvents    = []byte("events")    // seq(8)|index(4) -> Event JSON
 	bCallers   = []byte("callers")   // caller|0|^created(8)|seq(8) -> nil
-	bKeys      = []byte("keys")      // carrier key -> Result JSON
+	bSteps     = []byte("steps")     // seq(8) -> at(8)|len(2)|carrier key|Result JSON
 	bDue       = []byte("due")       // due(8)|seq(8) -> nil, unfinished cases only
 	bCallbacks = []byte("callbacks") // id(8) -> Callback JSON
 	bCBQueue   = []byte("cbqueue")   // id(8) -> nil, callbacks not yet finished
@@ -42,7 +44,7 @@ var (
 	bSamples   = []byte("samples")   // metric|0|day(8)|seq(8) -> uint64
 	bAudit     = []byte("audit")     // seq(8) -> AuditEntry JSON
 
-	allBuckets = [][]byte{bMeta, bCases, bEvents, bCallers, bKeys, bDue, bCallbacks, bCBQueue,
+	allBuckets = [][]byte{bMeta, bCases, bEvents, bCallers, bSteps, bDue, bCallbacks, bCBQueue,
 		bOutbox, bOutQueue, bOutSID, bOptOut, bRatings, bContacts, bCalls, bStats, bSamples, bAudit}
 
 	keySchema = []byte("schema_version")
@@ -68,6 +70,9 @@ type Options struct {
 	// CallbackRetryDelay after an unanswered callback attempt grows with each
 	// attempt; default 30 minutes.
 	CallbackRetryDelay time.Duration
+	// KeyRetention is how long a step key (the carrier's id) is remembered
+	// for idempotency; default DefaultKeyRetention.
+	KeyRetention time.Duration
 }
 
 // Log is an open case log. It is safe for concurrent use.
@@ -84,6 +89,7 @@ type Log struct {
 	outboxCh chan struct{}
 
 	commits, steps atomic.Int64
+	keys           stepKeys
 
 	normMu sync.RWMutex
 	norm   map[string]string // written caller -> E.164 ("" for invalid)
@@ -125,6 +131,9 @@ func Open(path string, opts Options) (*Log, error) {
 	if opts.CallbackRetryDelay <= 0 {
 		opts.CallbackRetryDelay = 30 * time.Minute
 	}
+	if opts.KeyRetention <= 0 {
+		opts.KeyRetention = DefaultKeyRetention
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType,
 		// Map a large range up front: growing the map blocks writers until
@@ -134,7 +143,7 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open case log %s: %w", path, err)
 	}
-	if err := db.Update(initSchema); err != nil {
+	if err := db.Update(func(btx *bolt.Tx) error { return initSchema(btx, opts.Now()) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open case log %s: %w", path, err)
 	}
@@ -149,11 +158,15 @@ func Open(path string, opts Options) (*Log, error) {
 		norm:     make(map[string]string),
 		dueCache: make(map[dueCacheKey]time.Time),
 	}
+	if err := l.loadKeys(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open case log %s: %w", path, err)
+	}
 	go l.writer()
 	return l, nil
 }
 
-func initSchema(tx *bolt.Tx) error {
+func initSchema(tx *bolt.Tx, now time.Time) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
@@ -168,9 +181,14 @@ func initSchema(tx *bolt.Tx) error {
 		return fmt.Errorf("schema version %x: %w", v, ErrSchema)
 	case binary.BigEndian.Uint64(v) > SchemaVersion:
 		return fmt.Errorf("file has schema %d, this release reads up to %d: %w", binary.BigEndian.Uint64(v), SchemaVersion, ErrSchema)
+	case binary.BigEndian.Uint64(v) == SchemaVersion:
+		return nil
 	}
-	// Version 1 is the first layout: nothing to migrate yet.
-	return nil
+	// Version 1 kept the step keys in a B-tree of their own.
+	if err := migrateKeys(tx, now); err != nil {
+		return fmt.Errorf("migrate schema 1 to 2: %w", err)
+	}
+	return meta.Put(keySchema, u64(SchemaVersion))
 }
 
 // Close waits for queued steps to commit and closes the file.
@@ -303,6 +321,9 @@ var errRetrySolo = errors.New("a step failed; re-running the batch one by one")
 
 func (l *Log) commit(batch []*request) {
 	err := l.db.Update(func(btx *bolt.Tx) error {
+		if err := (&Tx{btx: btx, l: l, now: l.opts.Now()}).pruneSteps(); err != nil {
+			return err
+		}
 		// Counters are summed over the batch and written once: a batch of
 		// sixty cases touches each daily counter once, not sixty times.
 		counts := map[string]int64{}
@@ -316,6 +337,7 @@ func (l *Log) commit(batch []*request) {
 		}
 		return flushCounts(btx, counts)
 	})
+	l.settleKeys(err == nil)
 	if errors.Is(err, errRetrySolo) {
 		for _, r := range batch {
 			r.res, r.replay, r.outbox, r.err = Result{}, false, false, nil
@@ -343,17 +365,17 @@ func (l *Log) commit(batch []*request) {
 
 // run executes one step inside the shared transaction.
 func (l *Log) run(btx *bolt.Tx, r *request, counts map[string]int64) error {
-	keys := btx.Bucket(bKeys)
+	tx := &Tx{btx: btx, l: l, now: l.opts.Now(), counts: counts}
 	if r.key != "" {
-		if v := keys.Get([]byte(r.key)); v != nil {
-			if err := json.Unmarshal(v, &r.res); err != nil {
-				return fmt.Errorf("read result of %s: %w", r.key, err)
-			}
-			r.replay = true
+		res, ok, err := tx.stepResult(r.key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.res, r.replay = res, true
 			return nil
 		}
 	}
-	tx := &Tx{btx: btx, l: l, now: l.opts.Now(), counts: counts}
 	res, err := r.fn(tx)
 	if err != nil {
 		r.err = err
@@ -361,13 +383,7 @@ func (l *Log) run(btx *bolt.Tx, r *request, counts map[string]int64) error {
 	}
 	r.res, r.outbox = res, tx.queuedSMS
 	if r.key != "" {
-		v, err := json.Marshal(res)
-		if err != nil {
-			return fmt.Errorf("store result of %s: %w", r.key, err)
-		}
-		if err := keys.Put([]byte(r.key), v); err != nil {
-			return fmt.Errorf("store result of %s: %w", r.key, err)
-		}
+		return tx.storeStep(r.key, res)
 	}
 	return nil
 }

@@ -1,0 +1,250 @@
+package caselog
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Step keys make Do idempotent: the carrier's id of a step (MessageSid,
+// CallSid+step, RecordingSid) maps to the Result the step returned.
+//
+// Carrier ids are random, so a B-tree keyed by them puts every new key on a
+// random page: one more page for each case to copy, write and fsync, which
+// halved what a group commit could record. Instead the keys are appended in
+// the order they are recorded (bucket steps, seq -> time|key|Result, so a
+// commit writes one or two neighbouring pages however many keys it holds),
+// and found through an in-memory map from key to seq that Open rebuilds by
+// reading the bucket. The writer goroutine is the only one that adds keys,
+// inside the transaction that does the step, so the check and the insert are
+// still one transaction.
+//
+// Keys are kept for Options.KeyRetention (default 7 days) and then dropped,
+// as Stripe and Twilio drop idempotency keys after a day: a carrier retries a
+// webhook within minutes, so only retries later than that would open a second
+// case. The bound keeps the map to a week of contacts (about 100 bytes each).
+
+// DefaultKeyRetention is how long a step key is remembered.
+const DefaultKeyRetention = 7 * 24 * time.Hour
+
+// pruneBatch bounds how many expired keys one commit deletes, so that
+// expiry never makes a commit long.
+const pruneBatch = 1000
+
+type stepKeys struct {
+	mu   sync.RWMutex
+	seqs map[string]uint64 // committed keys -> seq in bSteps
+
+	// Owned by the writer goroutine, reset for every commit attempt.
+	pending   map[string]uint64 // keys added by the transaction in progress
+	pruned    []prunedKey       // keys the transaction in progress deleted
+	nextPrune time.Time
+}
+
+type prunedKey struct {
+	key string
+	seq uint64
+}
+
+// loadKeys rebuilds the map from the bucket at Open.
+func (l *Log) loadKeys() error {
+	l.keys.seqs = make(map[string]uint64)
+	l.keys.pending = make(map[string]uint64)
+	return l.db.View(func(btx *bolt.Tx) error {
+		return btx.Bucket(bSteps).ForEach(func(k, v []byte) error {
+			_, key, _, err := decodeStep(v)
+			if err != nil {
+				return fmt.Errorf("step %x: %w", k, err)
+			}
+			l.keys.seqs[key] = binary.BigEndian.Uint64(k)
+			return nil
+		})
+	})
+}
+
+// encodeStep is at(8)|len(key)(2)|key|Result JSON.
+func encodeStep(at time.Time, key string, res Result) ([]byte, error) {
+	if len(key) > 0xffff {
+		return nil, fmt.Errorf("step key of %d bytes: %w", len(key), ErrInvalid)
+	}
+	js, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode result of %s: %w", key, err)
+	}
+	v := make([]byte, 0, 10+len(key)+len(js))
+	v = binary.BigEndian.AppendUint64(v, uint64(at.UnixNano()))
+	v = binary.BigEndian.AppendUint16(v, uint16(len(key)))
+	v = append(v, key...)
+	return append(v, js...), nil
+}
+
+func decodeStep(v []byte) (at time.Time, key string, res []byte, err error) {
+	if len(v) < 10 {
+		return time.Time{}, "", nil, fmt.Errorf("step record of %d bytes: %w", len(v), ErrSchema)
+	}
+	n := int(binary.BigEndian.Uint16(v[8:]))
+	if len(v) < 10+n {
+		return time.Time{}, "", nil, fmt.Errorf("step record of %d bytes, key of %d: %w", len(v), n, ErrSchema)
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v))), string(v[10 : 10+n]), v[10+n:], nil
+}
+
+// stepSeq finds a key among those committed and those the transaction in
+// progress added (only a write transaction sees the latter: they belong to
+// the writer goroutine).
+func (tx *Tx) stepSeq(key string) (uint64, bool) {
+	if tx.btx.Writable() {
+		if seq, ok := tx.l.keys.pending[key]; ok {
+			return seq, true
+		}
+		for _, p := range tx.l.keys.pruned {
+			if p.key == key {
+				return 0, false
+			}
+		}
+	}
+	tx.l.keys.mu.RLock()
+	seq, ok := tx.l.keys.seqs[key]
+	tx.l.keys.mu.RUnlock()
+	return seq, ok
+}
+
+// stepResult returns the Result stored under key, if the key is known.
+func (tx *Tx) stepResult(key string) (Result, bool, error) {
+	seq, ok := tx.stepSeq(key)
+	if !ok {
+		return Result{}, false, nil
+	}
+	v := tx.btx.Bucket(bSteps).Get(u64(seq))
+	if v == nil {
+		return Result{}, false, fmt.Errorf("step %s: record %d missing: %w", key, seq, ErrSchema)
+	}
+	_, _, js, err := decodeStep(v)
+	if err != nil {
+		return Result{}, false, fmt.Errorf("step %s: %w", key, err)
+	}
+	var res Result
+	if err := json.Unmarshal(js, &res); err != nil {
+		return Result{}, false, fmt.Errorf("read result of %s: %w", key, err)
+	}
+	return res, true, nil
+}
+
+// storeStep records key with its result in the transaction in progress.
+func (tx *Tx) storeStep(key string, res Result) error {
+	v, err := encodeStep(tx.now, key, res)
+	if err != nil {
+		return err
+	}
+	b := tx.appendBucket(bSteps)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("store result of %s: %w", key, err)
+	}
+	if err := b.Put(u64(seq), v); err != nil {
+		return fmt.Errorf("store result of %s: %w", key, err)
+	}
+	tx.l.keys.pending[key] = seq
+	return nil
+}
+
+// pruneSteps deletes up to pruneBatch keys older than the retention, oldest
+// first (they are at the front of the bucket). It runs at most once a minute
+// unless the last run left expired keys behind.
+func (tx *Tx) pruneSteps() error {
+	k := &tx.l.keys
+	if tx.now.Before(k.nextPrune) {
+		return nil
+	}
+	cutoff := tx.now.Add(-tx.l.opts.KeyRetention)
+	cur := tx.btx.Bucket(bSteps).Cursor()
+	n := 0
+	for key, v := cur.First(); key != nil; key, v = cur.First() {
+		at, name, _, err := decodeStep(v)
+		if err != nil {
+			return fmt.Errorf("prune step %x: %w", key, err)
+		}
+		if !at.Before(cutoff) || n == pruneBatch {
+			break
+		}
+		k.pruned = append(k.pruned, prunedKey{name, binary.BigEndian.Uint64(key)})
+		if err := cur.Delete(); err != nil {
+			return fmt.Errorf("prune step %x: %w", key, err)
+		}
+		n++
+	}
+	if n < pruneBatch {
+		k.nextPrune = tx.now.Add(time.Minute)
+	}
+	return nil
+}
+
+// settleKeys publishes the keys of a committed transaction, or forgets them
+// when it rolled back.
+func (l *Log) settleKeys(committed bool) {
+	k := &l.keys
+	if committed && (len(k.pending) > 0 || len(k.pruned) > 0) {
+		k.mu.Lock()
+		for _, p := range k.pruned {
+			if k.seqs[p.key] == p.seq {
+				delete(k.seqs, p.key)
+			}
+		}
+		for key, seq := range k.pending {
+			k.seqs[key] = seq
+		}
+		k.mu.Unlock()
+	}
+	if !committed {
+		k.nextPrune = time.Time{}
+	}
+	clear(k.pending)
+	k.pruned = k.pruned[:0]
+}
+
+// Seen reports whether a step key has been recorded (for a caller that must
+// decide something before calling Do, such as a once-a-day rule).
+func (tx *Tx) Seen(key string) bool {
+	_, ok := tx.stepSeq(key)
+	return ok
+}
+
+// Mark records a key as seen inside the current step, for rules such as "at
+// most one abandoned-call callback per number a day" that key on something
+// other than the step's own key.
+func (tx *Tx) Mark(key string) error { return tx.storeStep(key, Result{}) }
+
+// migrateKeys moves the step keys of a version 1 file (a B-tree keyed by
+// the carrier id) into the append-only bucket, dated now so that they are
+// kept for a full retention period.
+func migrateKeys(btx *bolt.Tx, now time.Time) error {
+	old := btx.Bucket([]byte("keys"))
+	if old == nil {
+		return nil
+	}
+	steps := btx.Bucket(bSteps)
+	steps.FillPercent = 0.95
+	err := old.ForEach(func(k, v []byte) error {
+		var res Result
+		if err := json.Unmarshal(v, &res); err != nil {
+			return fmt.Errorf("migrate step key %q: %w", k, err)
+		}
+		rec, err := encodeStep(now, string(k), res)
+		if err != nil {
+			return err
+		}
+		seq, err := steps.NextSequence()
+		if err != nil {
+			return err
+		}
+		return steps.Put(u64(seq), rec)
+	})
+	if err != nil {
+		return err
+	}
+	return btx.DeleteBucket([]byte("keys"))
+}

@@ -1,0 +1,224 @@
+package caselog
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestStepKeys_SurviveReopen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hotline.db")
+	clk := newClock(monday10)
+	l, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := mustRecord(t, l, "SM1", complaint("13800138000", "first"))
+	l.Close()
+
+	l, err = Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	again, created, err := l.Record(ctx, "SM1", complaint("13800138000", "retry"))
+	if err != nil || created || again.Number != first.Number {
+		t.Fatalf("retry after reopen: %s created=%v %v; want %s replayed", again.Number, created, err, first.Number)
+	}
+}
+
+// A step that fails leaves no key behind, even when its batch had others
+// that committed: a retry runs it again.
+func TestStepKeys_FailedStepLeavesNoKey(t *testing.T) {
+	t.Parallel()
+	l := mustOpen(t, Options{})
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			l.Do(ctx, fmt.Sprintf("SM%d", i), func(tx *Tx) (Result, error) {
+				if i%2 == 0 {
+					return Result{}, errors.New("refused")
+				}
+				c, err := tx.OpenCase(complaint("13800138000", "x"))
+				return Result{Case: c.Number}, err
+			})
+		})
+	}
+	wg.Wait()
+	for i := range 20 {
+		_, replay, err := l.Do(ctx, fmt.Sprintf("SM%d", i), func(tx *Tx) (Result, error) { return Result{}, nil })
+		if err != nil || replay != (i%2 == 1) {
+			t.Errorf("SM%d: replay=%v err=%v; want replay only for the steps that committed", i, replay, err)
+		}
+	}
+}
+
+func TestStepKeys_Expire(t *testing.T) {
+	t.Parallel()
+	clk := newClock(monday10)
+	l := mustOpen(t, Options{Now: clk.Now, KeyRetention: 24 * time.Hour})
+	old := mustRecord(t, l, "SM-old", complaint("13800138000", "old"))
+	clk.Advance(23 * time.Hour)
+	recent := mustRecord(t, l, "SM-recent", complaint("13800138000", "recent"))
+
+	clk.Advance(2 * time.Hour) // SM-old is 25 hours old, SM-recent 2
+	again, created, err := l.Record(ctx, "SM-recent", complaint("13800138000", "retry"))
+	if err != nil || created || again.Number != recent.Number {
+		t.Fatalf("retry within retention: %s created=%v %v", again.Number, created, err)
+	}
+	// That commit pruned SM-old: a step under its key now runs afresh.
+	l.View(func(tx *Tx) error {
+		if tx.Seen("SM-old") || !tx.Seen("SM-recent") {
+			t.Errorf("after pruning: Seen(SM-old)=%v Seen(SM-recent)=%v", tx.Seen("SM-old"), tx.Seen("SM-recent"))
+		}
+		if n := tx.btx.Bucket(bSteps).Stats().KeyN; n != 1 {
+			t.Errorf("%d step records left, want 1", n)
+		}
+		return nil
+	})
+	fresh, created, err := l.Record(ctx, "SM-old", complaint("13800138000", "new"))
+	if err != nil || !created || fresh.Number == old.Number {
+		t.Fatalf("expired key: %s created=%v %v; want a new case", fresh.Number, created, err)
+	}
+}
+
+// Pruning deletes at most pruneBatch keys a commit and goes on at the next
+// commit until none is left, however many expire at once.
+func TestStepKeys_PruneInBatches(t *testing.T) {
+	t.Parallel()
+	clk := newClock(monday10)
+	l := mustOpen(t, Options{Now: clk.Now, KeyRetention: time.Hour})
+	n := pruneBatch + pruneBatch/2
+	err := l.Update(ctx, func(tx *Tx) error {
+		for i := range n {
+			if err := tx.Mark(fmt.Sprintf("k%d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := func() int {
+		var k int
+		l.View(func(tx *Tx) error { k = tx.btx.Bucket(bSteps).Stats().KeyN; return nil })
+		return k
+	}
+	clk.Advance(2 * time.Hour)
+	l.Update(ctx, func(*Tx) error { return nil })
+	if got := left(); got != n-pruneBatch {
+		t.Fatalf("after one commit: %d keys left, want %d", got, n-pruneBatch)
+	}
+	l.Update(ctx, func(*Tx) error { return nil })
+	if got := left(); got != 0 {
+		t.Fatalf("after two commits: %d keys left, want 0", got)
+	}
+}
+
+func TestStepKeys_SeenAndMarkInOneStep(t *testing.T) {
+	t.Parallel()
+	l := mustOpen(t, Options{})
+	err := l.Update(ctx, func(tx *Tx) error {
+		if tx.Seen("once|x") {
+			return errors.New("seen before it was marked")
+		}
+		if err := tx.Mark("once|x"); err != nil {
+			return err
+		}
+		if !tx.Seen("once|x") {
+			return errors.New("not seen in the step that marked it")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Readers ask Seen while the writer adds keys (run with -race).
+func TestStepKeys_ConcurrentReaders(t *testing.T) {
+	t.Parallel()
+	l := mustOpen(t, Options{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				mustRecord(t, l, fmt.Sprintf("SM%d-%d", i, j), complaint("13800138000", "x"))
+				l.View(func(tx *Tx) error {
+					if !tx.Seen(fmt.Sprintf("SM%d-%d", i, j)) {
+						t.Errorf("SM%d-%d not seen after its commit", i, j)
+					}
+					return nil
+				})
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// A version 1 file kept the step keys in a B-tree keyed by the carrier id;
+// opening it moves them, and retries still find their cases.
+func TestStepKeys_MigrateFromSchema1(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	l, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustRecord(t, l, "SM1", complaint("13800138000", "x"))
+	l.Close()
+	// Turn the file back into version 1: keys bucket, no steps bucket.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(btx *bolt.Tx) error {
+		keys, err := btx.CreateBucket([]byte("keys"))
+		if err != nil {
+			return err
+		}
+		if err := keys.Put([]byte("SM1"), fmt.Appendf(nil, `{"case":%q}`, c.Number)); err != nil {
+			return err
+		}
+		if err := btx.DeleteBucket(bSteps); err != nil {
+			return err
+		}
+		if _, err := btx.CreateBucket(bSteps); err != nil {
+			return err
+		}
+		return btx.Bucket(bMeta).Put(keySchema, u64(1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	l, err = Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open version 1: %v", err)
+	}
+	again, created, err := l.Record(ctx, "SM1", complaint("13800138000", "retry"))
+	if err != nil || created || again.Number != c.Number {
+		t.Fatalf("retry after migration: %s created=%v %v; want %s", again.Number, created, err, c.Number)
+	}
+	l.View(func(tx *Tx) error {
+		if tx.btx.Bucket([]byte("keys")) != nil {
+			t.Error("version 1 keys bucket left behind")
+		}
+		if v := tx.btx.Bucket(bMeta).Get(keySchema); string(v) != string(u64(SchemaVersion)) {
+			t.Errorf("schema version %x after migration, want %d", v, SchemaVersion)
+		}
+		return nil
+	})
+	l.Close()
+	if err := Check(path); err != nil {
+		t.Fatalf("check after migration: %v", err)
+	}
+}
