@@ -272,37 +272,46 @@ func (l *Log) View(fn func(*Tx) error) error {
 func (l *Log) writer() {
 	defer close(l.done)
 	batch := make([]*request, 0, l.opts.MaxBatch)
-	last := 0 // size of the previous batch
+	last := 0 // size of the previous batch: the writers it released
 	for {
-		batch = batch[:0]
-		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-		case <-l.quit:
-			// Drain what was queued before Close.
-			for {
-				select {
-				case r := <-l.reqs:
-					l.commit([]*request{r})
-				default:
-					return
+		batch = l.fill(batch[:0]) // what queued while the last commit synced
+		queued := len(batch)
+		if queued == 0 {
+			select {
+			case r := <-l.reqs:
+				batch = l.fill(append(batch, r))
+			case <-l.quit:
+				// Drain what was queued before Close.
+				for {
+					select {
+					case r := <-l.reqs:
+						l.commit([]*request{r})
+					default:
+						return
+					}
 				}
 			}
 		}
-		batch = l.fill(batch)
-		// The writers released by the previous commit are still on their way
-		// back with their next step. Yield (no timer) a bounded number of
-		// times so that they join this batch rather than the next: fewer,
-		// fuller commits share their fsyncs among more steps. A lone writer
-		// (last == 1) never waits.
-		for spins := 0; len(batch) < last && spins < 2*last; spins++ {
-			runtime.Gosched()
-			batch = l.fill(batch)
+		// The writers released by the previous commit are on their way back
+		// with their next step. Yield (no timer) until they have joined this
+		// batch, for at most maxLinger: otherwise they queue during this
+		// commit and the crowd splits into two half-size batches that pay
+		// for two fsyncs. A lone writer (queued 0, last 1) never waits.
+		if len(batch) < queued+last {
+			start := time.Now()
+			for len(batch) < queued+last && time.Since(start) < maxLinger {
+				runtime.Gosched()
+				batch = l.fill(batch)
+			}
 		}
 		last = len(batch)
 		l.commit(batch)
 	}
 }
+
+// maxLinger bounds how long the writer yields for released writers to come
+// back; a commit's fsyncs take about a millisecond here.
+const maxLinger = 200 * time.Microsecond
 
 // fill takes whatever is queued now, without waiting.
 func (l *Log) fill(batch []*request) []*request {
