@@ -198,7 +198,7 @@ func (tx *Tx) caseBySeq(seq uint64) (Case, error) {
 
 func (tx *Tx) putCase(seq uint64, c Case) error {
 	c.Events = nil
-	v, err := json.Marshal(stored{Case: c, EventCount: c.events})
+	v, err := encodeStored(stored{Case: c, EventCount: c.events})
 	if err != nil {
 		return fmt.Errorf("encode case %s: %w", c.Number, err)
 	}
@@ -217,7 +217,7 @@ func (tx *Tx) appendEvent(c *Case, e Event) error {
 	if e.At.IsZero() {
 		e.At = tx.now
 	}
-	v, err := json.Marshal(e)
+	v, err := encodeEvent(e)
 	if err != nil {
 		return fmt.Errorf("encode event of case %s: %w", c.Number, err)
 	}
