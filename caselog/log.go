@@ -292,16 +292,26 @@ func (l *Log) writer() {
 				}
 			}
 		}
-		// The writers released by the previous commit are on their way back
-		// with their next step. Yield (no timer) until they have joined this
-		// batch, for at most maxLinger: otherwise they queue during this
-		// commit and the crowd splits into two half-size batches that pay
-		// for two fsyncs. A lone writer (queued 0, last 1) never waits.
+		// The writers released by the previous commit may be on their way
+		// back with their next step. Yield (no timer) until they have joined
+		// this batch: otherwise they queue during this commit and the crowd
+		// splits into two half-size batches that pay for two fsyncs. Stop as
+		// soon as none has arrived for maxIdle (they went elsewhere, as HTTP
+		// handlers do), and after maxLinger in any case. A lone writer
+		// (queued 0, last 1) never waits.
 		if len(batch) < queued+last {
 			start := time.Now()
-			for len(batch) < queued+last && time.Since(start) < maxLinger {
+			arrived := start
+			for len(batch) < queued+last {
 				runtime.Gosched()
+				n := len(batch)
 				batch = l.fill(batch)
+				now := time.Now()
+				if len(batch) > n {
+					arrived = now
+				} else if now.Sub(arrived) > maxIdle || now.Sub(start) > maxLinger {
+					break
+				}
 			}
 		}
 		last = len(batch)
@@ -309,9 +319,13 @@ func (l *Log) writer() {
 	}
 }
 
-// maxLinger bounds how long the writer yields for released writers to come
-// back; a commit's fsyncs take about a millisecond here.
-const maxLinger = 200 * time.Microsecond
+// How long the writer yields for released writers to come back: a commit's
+// fsyncs take about a millisecond here, and a writer that returns with a
+// new step does so within microseconds.
+const (
+	maxLinger = 200 * time.Microsecond
+	maxIdle   = 30 * time.Microsecond
+)
 
 // fill takes whatever is queued now, without waiting.
 func (l *Log) fill(batch []*request) []*request {
