@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,15 +20,18 @@ import (
 // halved what a group commit could record. Instead the keys are appended in
 // the order they are recorded (bucket steps, seq -> time|key|Result, so a
 // commit writes one or two neighbouring pages however many keys it holds),
-// and found through an in-memory map from key to seq that Open rebuilds by
-// reading the bucket. The writer goroutine is the only one that adds keys,
-// inside the transaction that does the step, so the check and the insert are
-// still one transaction.
+// and found through an in-memory map from a 64-bit hash of the key to seq,
+// which Open rebuilds by reading the bucket. A hit is confirmed against the
+// key in the record; the rare key whose hash another key already holds goes
+// into a second map under its full text. The writer goroutine is the only
+// one that adds keys, inside the transaction that does the step, so the
+// check and the insert are still one transaction.
 //
 // Keys are kept for Options.KeyRetention (default 7 days) and then dropped,
 // as Stripe and Twilio drop idempotency keys after a day: a carrier retries a
 // webhook within minutes, so only retries later than that would open a second
-// case. The bound keeps the map to a week of contacts (about 100 bytes each).
+// case. The bound keeps the map to a week of steps, at about 24 bytes a
+// step whatever the key's length (TestStepKeys_Memory).
 
 // DefaultKeyRetention is how long a step key is remembered.
 const DefaultKeyRetention = 7 * 24 * time.Hour
@@ -36,8 +41,10 @@ const DefaultKeyRetention = 7 * 24 * time.Hour
 const pruneBatch = 1000
 
 type stepKeys struct {
+	seed maphash.Seed
 	mu   sync.RWMutex
-	seqs map[string]uint64 // committed keys -> seq in bSteps
+	seqs map[uint64]uint64 // hash of a committed key -> seq in bSteps
+	more map[string]uint64 // committed keys whose hash another key holds
 
 	// Owned by the writer goroutine, reset for every commit attempt.
 	pending   map[string]uint64 // keys added by the transaction in progress
@@ -52,18 +59,41 @@ type prunedKey struct {
 
 // loadKeys rebuilds the map from the bucket at Open.
 func (l *Log) loadKeys() error {
-	l.keys.seqs = make(map[string]uint64)
-	l.keys.pending = make(map[string]uint64)
+	k := &l.keys
+	k.seed = maphash.MakeSeed()
+	k.seqs = make(map[uint64]uint64)
+	k.more = make(map[string]uint64)
+	k.pending = make(map[string]uint64)
 	return l.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bSteps).ForEach(func(k, v []byte) error {
-			_, key, _, err := decodeStep(v)
+		return btx.Bucket(bSteps).ForEach(func(key, v []byte) error {
+			_, name, _, err := decodeStep(v)
 			if err != nil {
-				return fmt.Errorf("step %x: %w", k, err)
+				return fmt.Errorf("step %x: %w", key, err)
 			}
-			l.keys.seqs[key] = binary.BigEndian.Uint64(k)
+			k.add(name, binary.BigEndian.Uint64(key))
 			return nil
 		})
 	})
+}
+
+// add publishes a committed key (the caller holds mu, or owns k).
+func (k *stepKeys) add(key string, seq uint64) {
+	h := maphash.String(k.seed, key)
+	if _, taken := k.seqs[h]; taken {
+		k.more[key] = seq
+		return
+	}
+	k.seqs[h] = seq
+}
+
+// remove forgets a pruned key (the caller holds mu).
+func (k *stepKeys) remove(key string, seq uint64) {
+	if k.more[key] == seq {
+		delete(k.more, key)
+	}
+	if h := maphash.String(k.seed, key); k.seqs[h] == seq {
+		delete(k.seqs, h)
+	}
 }
 
 // encodeStep is at(8)|len(key)(2)|key|Result JSON.
@@ -93,39 +123,47 @@ func decodeStep(v []byte) (at time.Time, key string, res []byte, err error) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(v))), string(v[10 : 10+n]), v[10+n:], nil
 }
 
-// stepSeq finds a key among those committed and those the transaction in
-// progress added (only a write transaction sees the latter: they belong to
-// the writer goroutine).
-func (tx *Tx) stepSeq(key string) (uint64, bool) {
+// stepRecord finds a key among those committed and those the transaction
+// in progress added (only a write transaction sees the latter: they belong
+// to the writer goroutine), and returns its record's Result JSON.
+func (tx *Tx) stepRecord(key string) ([]byte, bool, error) {
+	k := &tx.l.keys
+	seq, ok := uint64(0), false
 	if tx.btx.Writable() {
-		if seq, ok := tx.l.keys.pending[key]; ok {
-			return seq, true
-		}
-		for _, p := range tx.l.keys.pruned {
-			if p.key == key {
-				return 0, false
-			}
-		}
+		seq, ok = k.pending[key]
 	}
-	tx.l.keys.mu.RLock()
-	seq, ok := tx.l.keys.seqs[key]
-	tx.l.keys.mu.RUnlock()
-	return seq, ok
+	if !ok {
+		k.mu.RLock()
+		if seq, ok = k.more[key]; !ok {
+			seq, ok = k.seqs[maphash.String(k.seed, key)]
+		}
+		k.mu.RUnlock()
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if tx.btx.Writable() && slices.ContainsFunc(k.pruned, func(p prunedKey) bool { return p.seq == seq }) {
+		return nil, false, nil // deleted by this transaction
+	}
+	v := tx.btx.Bucket(bSteps).Get(u64(seq))
+	if v == nil {
+		return nil, false, fmt.Errorf("step %s: record %d missing: %w", key, seq, ErrSchema)
+	}
+	_, name, js, err := decodeStep(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("step %s: %w", key, err)
+	}
+	if name != key {
+		return nil, false, nil // another key with the same hash
+	}
+	return js, true, nil
 }
 
 // stepResult returns the Result stored under key, if the key is known.
 func (tx *Tx) stepResult(key string) (Result, bool, error) {
-	seq, ok := tx.stepSeq(key)
-	if !ok {
-		return Result{}, false, nil
-	}
-	v := tx.btx.Bucket(bSteps).Get(u64(seq))
-	if v == nil {
-		return Result{}, false, fmt.Errorf("step %s: record %d missing: %w", key, seq, ErrSchema)
-	}
-	_, _, js, err := decodeStep(v)
-	if err != nil {
-		return Result{}, false, fmt.Errorf("step %s: %w", key, err)
+	js, ok, err := tx.stepRecord(key)
+	if err != nil || !ok {
+		return Result{}, false, err
 	}
 	var res Result
 	if err := json.Unmarshal(js, &res); err != nil {
@@ -190,12 +228,10 @@ func (l *Log) settleKeys(committed bool) {
 	if committed && (len(k.pending) > 0 || len(k.pruned) > 0) {
 		k.mu.Lock()
 		for _, p := range k.pruned {
-			if k.seqs[p.key] == p.seq {
-				delete(k.seqs, p.key)
-			}
+			k.remove(p.key, p.seq)
 		}
 		for key, seq := range k.pending {
-			k.seqs[key] = seq
+			k.add(key, seq)
 		}
 		k.mu.Unlock()
 	}
@@ -207,10 +243,11 @@ func (l *Log) settleKeys(committed bool) {
 }
 
 // Seen reports whether a step key has been recorded (for a caller that must
-// decide something before calling Do, such as a once-a-day rule).
+// decide something before calling Do, such as a once-a-day rule). A record
+// that cannot be read counts as seen: the rule errs on doing nothing twice.
 func (tx *Tx) Seen(key string) bool {
-	_, ok := tx.stepSeq(key)
-	return ok
+	_, ok, err := tx.stepRecord(key)
+	return ok || err != nil
 }
 
 // Mark records a key as seen inside the current step, for rules such as "at
