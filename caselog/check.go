@@ -56,8 +56,8 @@ func CheckTx(btx *bolt.Tx) error {
 		if seq == 0 || seq > caseSeq {
 			fail("case key %d beyond sequence %d", seq, caseSeq)
 		}
-		var s stored
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, err := decodeStored(v)
+		if err != nil {
 			fail("case %d: %v", seq, err)
 			return nil
 		}

@@ -104,3 +104,86 @@ func fill(rng *rand.Rand, v reflect.Value) {
 		panic("fill: no generator for " + v.Type().String())
 	}
 }
+
+// Whatever encodeStored wrote, decodeStored reads back as json.Unmarshal
+// does, and the direct reader takes the common records (no escapes).
+func TestDecodeStored_AgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	fast := 0
+	for i := range 3000 {
+		var s stored
+		fill(rng, reflect.ValueOf(&s.Case).Elem())
+		s.Events = nil
+		s.EventCount = rng.Uint32N(100)
+		if i%2 == 0 { // half the records with plain strings, as most are
+			plain(reflect.ValueOf(&s.Case).Elem())
+		}
+		v, err := encodeStored(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeStored(v)
+		var want stored
+		werr := json.Unmarshal(v, &want)
+		if err != nil || werr != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d %s:\n got %+v (%v)\nwant %+v (%v)", i, v, got, err, want, werr)
+		}
+		if _, ok := fastStored(v); ok {
+			fast++
+		}
+	}
+	if fast < 1500 {
+		t.Errorf("direct reader took %d of 3000 records, want at least the 1500 plain ones", fast)
+	}
+}
+
+// plain replaces every string with one that needs no escape, and a
+// negative rating with none.
+func plain(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Int:
+		v.SetInt(max(v.Int(), 0))
+	case reflect.String:
+		if v.String() != "" {
+			v.SetString("投诉 text")
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			plain(v.Index(i))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && v.Field(i).CanSet() {
+				plain(v.Field(i))
+			}
+		}
+	}
+}
+
+// FuzzDecodeStored: wherever the direct reader answers, json.Unmarshal
+// accepts the same bytes and gives the same record.
+func FuzzDecodeStored(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20 {
+		var s stored
+		fill(rng, reflect.ValueOf(&s.Case).Elem())
+		plain(reflect.ValueOf(&s.Case).Elem())
+		s.Events = nil
+		v, _ := encodeStored(s)
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got, ok := fastStored(v)
+		if !ok {
+			return
+		}
+		var want stored
+		if err := json.Unmarshal(v, &want); err != nil {
+			t.Fatalf("direct reader took %q, json.Unmarshal refuses it: %v", v, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n direct %+v\n   json %+v", v, got, want)
+		}
+	})
+}

@@ -185,8 +185,8 @@ func (tx *Tx) caseBySeq(seq uint64) (Case, error) {
 	if v == nil {
 		return Case{}, fmt.Errorf("case %s: %w", formatNumber(seq), ErrNotFound)
 	}
-	var s stored
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, err := decodeStored(v)
+	if err != nil {
 		return Case{}, fmt.Errorf("read case %s: %w", formatNumber(seq), err)
 	}
 	s.Case.events = s.EventCount
