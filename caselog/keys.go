@@ -28,8 +28,8 @@ import (
 // check and the insert are still one transaction.
 //
 // Keys are kept for Options.KeyRetention (default 7 days) and then dropped,
-// as Stripe and Twilio drop idempotency keys after a day: a carrier retries a
-// webhook within minutes, so only retries later than that would open a second
+// as Stripe drops idempotency keys after 24 hours: a carrier retries a
+// webhook within minutes, so only a retry a week late would open a second
 // case. The bound keeps the map to a week of steps, at about 24 bytes a
 // step whatever the key's length (TestStepKeys_Memory).
 
@@ -252,8 +252,13 @@ func (tx *Tx) Seen(key string) bool {
 
 // Mark records a key as seen inside the current step, for rules such as "at
 // most one abandoned-call callback per number a day" that key on something
-// other than the step's own key.
-func (tx *Tx) Mark(key string) error { return tx.storeStep(key, Result{}) }
+// other than the step's own key. Marking a key already seen does nothing.
+func (tx *Tx) Mark(key string) error {
+	if _, ok, err := tx.stepRecord(key); err != nil || ok {
+		return err
+	}
+	return tx.storeStep(key, Result{})
+}
 
 // migrateKeys moves the step keys of a version 1 file (a B-tree keyed by
 // the carrier id) into the append-only bucket, dated now so that they are

@@ -137,7 +137,16 @@ func TestStepKeys_SeenAndMarkInOneStep(t *testing.T) {
 		if !tx.Seen("once|x") {
 			return errors.New("not seen in the step that marked it")
 		}
-		return nil
+		return tx.Mark("once|x") // a second mark is no second record
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Update(ctx, func(tx *Tx) error {
+		if !tx.Seen("once|x") {
+			return errors.New("not seen in the next step")
+		}
+		return tx.Mark("once|x")
 	})
 	if err != nil {
 		t.Fatal(err)
