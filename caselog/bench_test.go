@@ -16,8 +16,9 @@ import (
 
 // Benchmarks (README, "Performance"):
 //
-//	go test -run '^$' -bench 'Record' -benchtime 4000x -count 3 ./caselog/
-//	go test -run '^$' -bench ByCaller -benchtime 20000x ./caselog/
+//	go test -run '^$' -bench Speedup -benchtime 5x ./caselog/
+//	go test -run '^$' -bench Record -benchtime 4000x -count 3 ./caselog/
+//	go test -run '^$' -bench ByCaller -benchtime 20000x -count 3 ./caselog/
 //
 // BenchmarkRecord/writers=1 is the baseline: one writer, one transaction and
 // one commit (two fdatasyncs) per case. writers=64 is the same work from 64
@@ -27,9 +28,9 @@ import (
 
 var lookupCases = flag.Int("lookup-cases", 1_000_000, "cases in the file BenchmarkByCaller searches")
 
-// callerFor spreads case i over 100,000 callers: in turn (neighbouring
-// cases share index pages, like the benchmark's one-after-another ids), or
-// at random (as real callers do, so each case dirties its own page of the
+// callerFor spreads case i over 100,000 callers: in turn (case i comes from
+// caller i, so the cases of one commit share a few caller-index pages), or
+// at random (as real callers come, so each case dirties its own page of the
 // caller index).
 func callerFor(i int64, random bool) string {
 	if random {
