@@ -23,9 +23,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild records cases from 8 goroutines and prints each number only
-// after Record has returned, as a webhook answers only after the commit.
+// crashChild records cases from 8 goroutines and prints each key and number
+// only after Record has returned, as a webhook answers only after the commit.
 func crashChild(path string) {
+	round := os.Getenv("CASELOG_CRASH_ROUND")
 	l, err := Open(path, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -37,13 +38,14 @@ func crashChild(path string) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				c, _, err := l.Record(ctx, fmt.Sprintf("SM%d-%d", w, i), complaint("1380013800"+fmt.Sprint(w), "crash test"))
+				key := fmt.Sprintf("SM%s-%d-%d", round, w, i)
+				c, _, err := l.Record(ctx, key, complaint("1380013800"+fmt.Sprint(w), "crash test"))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(3)
 				}
 				mu.Lock()
-				fmt.Fprintln(out, c.Number)
+				fmt.Fprintln(out, key, c.Number)
 				out.Flush()
 				mu.Unlock()
 			}
@@ -59,7 +61,7 @@ func TestLog_SurvivesSIGKILL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	for round := range 3 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "CASELOG_CRASH_CHILD="+path)
+		cmd.Env = append(os.Environ(), "CASELOG_CRASH_CHILD="+path, fmt.Sprintf("CASELOG_CRASH_ROUND=%d", round))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -94,8 +96,11 @@ func TestLog_SurvivesSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: reopen: %v", round, err)
 		}
+		// Every printed number is there, and a carrier's retry of its key
+		// gets the same number back, not a second case.
 		seen := map[string]bool{}
-		for _, n := range printed {
+		for _, line := range printed {
+			key, n, _ := strings.Cut(line, " ")
 			if seen[n] {
 				t.Fatalf("number %s printed twice", n)
 			}
@@ -103,8 +108,12 @@ func TestLog_SurvivesSIGKILL(t *testing.T) {
 			if _, err := l.Get(n); err != nil {
 				t.Errorf("round %d: printed number %s lost: %v", round, n, err)
 			}
+			c, created, err := l.Record(ctx, key, complaint("13800138000", "retry"))
+			if err != nil || created || c.Number != n {
+				t.Errorf("round %d: retry of %s after SIGKILL: %s created=%v %v; want %s", round, key, c.Number, created, err, n)
+			}
 		}
 		l.Close()
-		t.Logf("round %d: %d printed numbers all found after SIGKILL", round, len(printed))
+		t.Logf("round %d: %d printed numbers all found after SIGKILL, and their retries replayed", round, len(printed))
 	}
 }
