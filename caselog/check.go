@@ -35,6 +35,13 @@ func CheckTx(btx *bolt.Tx) error {
 	for err := range btx.Check() {
 		errs = append(errs, err)
 	}
+	if meta := btx.Bucket(bMeta); meta != nil {
+		if v := meta.Get(keySchema); len(v) == 8 && binary.BigEndian.Uint64(v) != SchemaVersion {
+			errs = append(errs, fmt.Errorf("the file has schema %d and this release checks schema %d: open it once with `hotline serve`, which migrates an older file, then check it: %w",
+				binary.BigEndian.Uint64(v), SchemaVersion, ErrSchema))
+			return errors.Join(errs...)
+		}
+	}
 	for _, name := range allBuckets {
 		if btx.Bucket(name) == nil {
 			errs = append(errs, fmt.Errorf("bucket %s missing", name))

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,6 +212,9 @@ func TestStepKeys_MigrateFromSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := Check(path); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "hotline serve") {
+		t.Fatalf("check of a version 1 file: %v; want ErrSchema saying how to migrate", err)
+	}
 	l, err = Open(path, Options{})
 	if err != nil {
 		t.Fatalf("open version 1: %v", err)
