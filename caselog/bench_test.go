@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hotline/hotline/internal/latency"
 )
 
 // Benchmarks (README, "Performance"):
@@ -229,9 +231,10 @@ func BenchmarkByCaller(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	var rec latency.Recorder
+	rec.Add(lat)
+	b.ReportMetric(float64(rec.Quantile(0.50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(rec.Quantile(0.99).Microseconds()), "p99-µs")
 }
 
 // BenchmarkOpenCase measures the writer's own work per case (no fsync,

@@ -12,18 +12,17 @@ package ivr
 import (
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotline/hotline/internal/latency"
 )
 
 func BenchmarkVoiceWebhook(b *testing.B) {
 	e := newEnv(b, true)
 	main1 := URL(RouteStep, State{Node: "main", Lang: "zh-CN", Try: 1})
 	record := URL(RouteRecord, State{Node: "complaint", Lang: "zh-CN", Try: 1})
-	var mu sync.Mutex
-	var all []time.Duration
+	var rec latency.Recorder
 
 	b.SetParallelism(4) // 4 × GOMAXPROCS concurrent callers
 	b.ResetTimer()
@@ -55,21 +54,10 @@ func BenchmarkVoiceWebhook(b *testing.B) {
 				send(q.target, q.r)
 			}
 		}
-		mu.Lock()
-		all = append(all, lat...)
-		mu.Unlock()
+		rec.Add(lat)
 	})
 	b.StopTimer()
-	slices.Sort(all)
-	q := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
-	}
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
-	b.ReportMetric(float64(len(all))/b.Elapsed().Seconds(), "req/s")
+	rec.ReportMS(b)
 	commits, steps := e.log.CommitStats()
 	if commits > 0 {
 		b.ReportMetric(float64(steps)/float64(commits), "steps/commit")

@@ -18,9 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hotline/hotline/caselog"
+	"github.com/hotline/hotline/internal/latency"
 	"github.com/hotline/hotline/internal/twiliohttp"
 )
 
@@ -74,8 +73,7 @@ func benchWebhook(b *testing.B, engine *gin.Engine, route, want string) int64 {
 	base := inboundForm(b, "sms_zh", "Body", "投诉：某某电器城拒绝退还故障电水壶的货款，已多次联系未果")
 	var (
 		seq, done atomic.Int64
-		mu        sync.Mutex
-		all       []time.Duration
+		rec       latency.Recorder
 	)
 	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 	b.ReportAllocs()
@@ -105,20 +103,9 @@ func benchWebhook(b *testing.B, engine *gin.Engine, route, want string) int64 {
 			}
 			done.Add(1)
 		}
-		mu.Lock()
-		all = append(all, lat...)
-		mu.Unlock()
+		rec.Add(lat)
 	})
 	b.StopTimer()
-	slices.Sort(all)
-	q := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
-	}
-	b.ReportMetric(q(0.50), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
-	b.ReportMetric(float64(len(all))/b.Elapsed().Seconds(), "req/s")
+	rec.ReportMS(b)
 	return done.Load()
 }
