@@ -1,6 +1,7 @@
 package caselog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -27,11 +28,12 @@ import (
 // one that adds keys, inside the transaction that does the step, so the
 // check and the insert are still one transaction.
 //
-// Keys are kept for Options.KeyRetention (default 7 days) and then dropped,
-// as Stripe drops idempotency keys after 24 hours: a carrier retries a
-// webhook within minutes, so only a retry a week late would open a second
-// case. The bound keeps the map to a week of steps, at about 24 bytes a
-// step whatever the key's length (TestStepKeys_Memory).
+// A key whose step names a case (an SMS or a recording that opened one) is
+// kept for good: the same MessageSid or CallSid never makes a second case.
+// The others (menu steps, status callbacks, once-a-day marks) are dropped
+// after Options.KeyRetention (default 7 days), as Stripe drops idempotency
+// keys after 24 hours: a carrier retries within minutes. The map costs about
+// 24 bytes a key whatever the key's length (TestStepKeys_Memory).
 
 // DefaultKeyRetention is how long a step key is remembered.
 const DefaultKeyRetention = 7 * 24 * time.Hour
@@ -50,6 +52,9 @@ type stepKeys struct {
 	pending   map[string]uint64 // keys added by the transaction in progress
 	pruned    []prunedKey       // keys the transaction in progress deleted
 	nextPrune time.Time
+	// Pruning has looked at every record before pruneFrom (those left are
+	// kept for good); prunedTo is where the transaction in progress got to.
+	pruneFrom, prunedTo uint64
 }
 
 type prunedKey struct {
@@ -65,15 +70,31 @@ func (l *Log) loadKeys() error {
 	k.more = make(map[string]uint64)
 	k.pending = make(map[string]uint64)
 	return l.db.View(func(btx *bolt.Tx) error {
-		return btx.Bucket(bSteps).ForEach(func(key, v []byte) error {
-			_, name, _, err := decodeStep(v)
+		steps := btx.Bucket(bSteps)
+		// Pruning starts at the first record it may delete; the ones before
+		// are all kept for good.
+		k.pruneFrom = steps.Sequence() + 1
+		err := steps.ForEach(func(key, v []byte) error {
+			_, name, js, err := decodeStep(v)
 			if err != nil {
 				return fmt.Errorf("step %x: %w", key, err)
 			}
-			k.add(name, binary.BigEndian.Uint64(key))
+			seq := binary.BigEndian.Uint64(key)
+			k.add(name, seq)
+			if !keepForGood(js) {
+				k.pruneFrom = min(k.pruneFrom, seq)
+			}
 			return nil
 		})
+		k.prunedTo = k.pruneFrom
+		return err
 	})
+}
+
+// keepForGood reports whether a step's Result names a case. Case is the
+// first field of Result and omitted when empty, so its JSON then starts so.
+func keepForGood(resultJSON []byte) bool {
+	return bytes.HasPrefix(resultJSON, []byte(`{"case":`))
 }
 
 // add publishes a committed key (the caller holds mu, or owns k).
@@ -190,30 +211,39 @@ func (tx *Tx) storeStep(key string, res Result) error {
 	return nil
 }
 
-// pruneSteps deletes up to pruneBatch keys older than the retention, oldest
-// first (they are at the front of the bucket). It runs at most once a minute
-// unless the last run left expired keys behind.
+// pruneSteps deletes the keys older than the retention that named no case,
+// oldest first, looking at up to pruneBatch records a commit. It runs at
+// most once a minute unless the last run stopped at the bound.
 func (tx *Tx) pruneSteps() error {
 	k := &tx.l.keys
 	if tx.now.Before(k.nextPrune) {
 		return nil
 	}
 	cutoff := tx.now.Add(-tx.l.opts.KeyRetention)
-	cur := tx.btx.Bucket(bSteps).Cursor()
+	b := tx.btx.Bucket(bSteps)
+	cur := b.Cursor()
+	k.prunedTo = k.pruneFrom
 	n := 0
-	for key, v := cur.First(); key != nil; key, v = cur.First() {
-		at, name, _, err := decodeStep(v)
+	for key, v := cur.Seek(u64(k.pruneFrom)); key != nil && n < pruneBatch; key, v = cur.Next() {
+		at, name, js, err := decodeStep(v)
 		if err != nil {
 			return fmt.Errorf("prune step %x: %w", key, err)
 		}
-		if !at.Before(cutoff) || n == pruneBatch {
+		if !at.Before(cutoff) {
 			break
 		}
-		k.pruned = append(k.pruned, prunedKey{name, binary.BigEndian.Uint64(key)})
-		if err := cur.Delete(); err != nil {
-			return fmt.Errorf("prune step %x: %w", key, err)
+		seq := binary.BigEndian.Uint64(key)
+		if !keepForGood(js) {
+			k.pruned = append(k.pruned, prunedKey{name, seq})
 		}
+		k.prunedTo = seq + 1
 		n++
+	}
+	// Deleted after the walk: a bbolt cursor may skip a record after Delete.
+	for _, p := range k.pruned {
+		if err := b.Delete(u64(p.seq)); err != nil {
+			return fmt.Errorf("prune step %d: %w", p.seq, err)
+		}
 	}
 	if n < pruneBatch {
 		k.nextPrune = tx.now.Add(time.Minute)
@@ -235,9 +265,12 @@ func (l *Log) settleKeys(committed bool) {
 		}
 		k.mu.Unlock()
 	}
-	if !committed {
+	if committed {
+		k.pruneFrom = max(k.pruneFrom, k.prunedTo)
+	} else {
 		k.nextPrune = time.Time{}
 	}
+	k.prunedTo = k.pruneFrom
 	clear(k.pending)
 	k.pruned = k.pruned[:0]
 }

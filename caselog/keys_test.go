@@ -62,44 +62,82 @@ func TestStepKeys_FailedStepLeavesNoKey(t *testing.T) {
 	}
 }
 
+// A key whose step opened a case is kept for good; other keys are dropped
+// after the retention, also after a restart.
 func TestStepKeys_Expire(t *testing.T) {
 	t.Parallel()
 	clk := newClock(monday10)
-	l := mustOpen(t, Options{Now: clk.Now, KeyRetention: 24 * time.Hour})
+	path := filepath.Join(t.TempDir(), "hotline.db")
+	opts := Options{Now: clk.Now, KeyRetention: 24 * time.Hour}
+	l, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCase := func(key string) (replay bool) {
+		_, replay, err := l.Do(ctx, key, func(tx *Tx) (Result, error) { return Result{Reply: "ok"}, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return replay
+	}
 	old := mustRecord(t, l, "SM-old", complaint("13800138000", "old"))
+	noCase("ST-old")
 	clk.Advance(23 * time.Hour)
 	recent := mustRecord(t, l, "SM-recent", complaint("13800138000", "recent"))
+	noCase("ST-recent")
 
-	clk.Advance(2 * time.Hour) // SM-old is 25 hours old, SM-recent 2
+	clk.Advance(2 * time.Hour) // the -old keys are 25 hours old, the -recent ones 2
 	again, created, err := l.Record(ctx, "SM-recent", complaint("13800138000", "retry"))
 	if err != nil || created || again.Number != recent.Number {
 		t.Fatalf("retry within retention: %s created=%v %v", again.Number, created, err)
 	}
-	// That commit pruned SM-old: a step under its key now runs afresh.
-	l.View(func(tx *Tx) error {
-		if tx.Seen("SM-old") || !tx.Seen("SM-recent") {
-			t.Errorf("after pruning: Seen(SM-old)=%v Seen(SM-recent)=%v", tx.Seen("SM-old"), tx.Seen("SM-recent"))
-		}
-		if n := tx.btx.Bucket(bSteps).Stats().KeyN; n != 1 {
-			t.Errorf("%d step records left, want 1", n)
-		}
-		return nil
-	})
-	fresh, created, err := l.Record(ctx, "SM-old", complaint("13800138000", "new"))
-	if err != nil || !created || fresh.Number == old.Number {
-		t.Fatalf("expired key: %s created=%v %v; want a new case", fresh.Number, created, err)
+	// That commit pruned ST-old, and only it.
+	seen := func(want map[string]bool, records int) {
+		t.Helper()
+		l.View(func(tx *Tx) error {
+			for key, w := range want {
+				if tx.Seen(key) != w {
+					t.Errorf("Seen(%s) = %v, want %v", key, !w, w)
+				}
+			}
+			if n := tx.btx.Bucket(bSteps).Stats().KeyN; n != records {
+				t.Errorf("%d step records left, want %d", n, records)
+			}
+			return nil
+		})
 	}
+	seen(map[string]bool{"SM-old": true, "ST-old": false, "SM-recent": true, "ST-recent": true}, 3)
+	if c, created, err := l.Record(ctx, "SM-old", complaint("13800138000", "late retry")); err != nil || created || c.Number != old.Number {
+		t.Fatalf("retry of an old key that opened a case: %s created=%v %v; want %s", c.Number, created, err, old.Number)
+	}
+	if noCase("ST-old") {
+		t.Fatal("expired key without a case replayed")
+	}
+
+	// After a restart, pruning goes on from where the records may be pruned.
+	l.Close()
+	if l, err = Open(path, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	clk.Advance(48 * time.Hour)
+	l.Update(ctx, func(*Tx) error { return nil })
+	seen(map[string]bool{"SM-old": true, "SM-recent": true, "ST-recent": false, "ST-old": false}, 2)
 }
 
-// Pruning deletes at most pruneBatch keys a commit and goes on at the next
-// commit until none is left, however many expire at once.
+// Pruning looks at most pruneBatch records a commit and goes on at the next
+// commit until it has passed them all, whatever it keeps on the way.
 func TestStepKeys_PruneInBatches(t *testing.T) {
 	t.Parallel()
 	clk := newClock(monday10)
 	l := mustOpen(t, Options{Now: clk.Now, KeyRetention: time.Hour})
-	n := pruneBatch + pruneBatch/2
+	const cases = 10
+	for i := range cases {
+		mustRecord(t, l, fmt.Sprintf("SM%d", i), complaint("13800138000", "kept"))
+	}
+	marks := pruneBatch + pruneBatch/2
 	err := l.Update(ctx, func(tx *Tx) error {
-		for i := range n {
+		for i := range marks {
 			if err := tx.Mark(fmt.Sprintf("k%d", i)); err != nil {
 				return err
 			}
@@ -116,12 +154,12 @@ func TestStepKeys_PruneInBatches(t *testing.T) {
 	}
 	clk.Advance(2 * time.Hour)
 	l.Update(ctx, func(*Tx) error { return nil })
-	if got := left(); got != n-pruneBatch {
-		t.Fatalf("after one commit: %d keys left, want %d", got, n-pruneBatch)
+	if got, want := left(), cases+marks-(pruneBatch-cases); got != want {
+		t.Fatalf("after one commit: %d keys left, want %d", got, want)
 	}
 	l.Update(ctx, func(*Tx) error { return nil })
-	if got := left(); got != 0 {
-		t.Fatalf("after two commits: %d keys left, want 0", got)
+	if got := left(); got != cases {
+		t.Fatalf("after two commits: %d keys left, want the %d that opened cases", got, cases)
 	}
 }
 
