@@ -37,7 +37,8 @@ func CheckTx(btx *bolt.Tx) error {
 	}
 	if meta := btx.Bucket(bMeta); meta != nil {
 		if v := meta.Get(keySchema); len(v) == 8 && binary.BigEndian.Uint64(v) != SchemaVersion {
-			errs = append(errs, fmt.Errorf("the file has schema %d and this release checks schema %d: open it once with `hotline serve`, which migrates an older file, then check it: %w",
+			errs = append(errs, fmt.Errorf("the file has schema %d and this release checks schema %d: "+
+				"open it once with `hotline serve`, which migrates an older file, then check it: %w",
 				binary.BigEndian.Uint64(v), SchemaVersion, ErrSchema))
 			return errors.Join(errs...)
 		}

@@ -35,7 +35,8 @@ import (
 // keys after 24 hours: a carrier retries within minutes. The map costs about
 // 24 bytes a key whatever the key's length (TestStepKeys_Memory).
 
-// DefaultKeyRetention is how long a step key is remembered.
+// DefaultKeyRetention is how long the key of a step that opened no case is
+// remembered.
 const DefaultKeyRetention = 7 * 24 * time.Hour
 
 // pruneBatch bounds how many expired keys one commit deletes, so that

@@ -70,8 +70,9 @@ type Options struct {
 	// CallbackRetryDelay after an unanswered callback attempt grows with each
 	// attempt; default 30 minutes.
 	CallbackRetryDelay time.Duration
-	// KeyRetention is how long a step key (the carrier's id) is remembered
-	// for idempotency; default DefaultKeyRetention.
+	// KeyRetention is how long the key (the carrier's id) of a step that
+	// opened no case is remembered for idempotency; default
+	// DefaultKeyRetention. Keys of steps that opened a case are kept for good.
 	KeyRetention time.Duration
 }
 
