@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -254,4 +255,51 @@ func BenchmarkOpenCase(b *testing.B) {
 			return nil
 		})
 	}
+}
+
+// BenchmarkOpen_MillionKeys opens a log holding the carrier ids of a
+// million steps that opened cases: the ids stay in memory for good, so this
+// is what they cost at start (time per op) and in heap (heap-MB).
+//
+//	go test -run '^$' -bench Open_MillionKeys -benchtime 3x ./caselog/
+func BenchmarkOpen_MillionKeys(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "keys.db")
+	l, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for done := 0; done < 1_000_000; done += 20000 {
+		err := l.Update(ctx, func(tx *Tx) error {
+			for i := done; i < done+20000; i++ {
+				if err := tx.storeStep(fmt.Sprintf("sms:SM%032x", i), Result{Case: formatNumber(uint64(i + 1))}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Close()
+	var heap uint64
+	b.ResetTimer()
+	for range b.N {
+		var before, after runtime.MemStats
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		l, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = after.HeapAlloc - before.HeapAlloc
+		l.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }
